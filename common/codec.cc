@@ -1,0 +1,464 @@
+// msgpack codec for the wire protocol. See codec.h and docs/protocol.md.
+#include "common/codec.h"
+
+#include <msgpack.hpp>
+
+#include <type_traits>
+
+namespace kv2pc {
+namespace {
+
+// msgpack::packer needs a buffer with write(); this one appends to a std::string.
+struct StringSink {
+  std::string* s;
+  void write(const char* data, size_t len) { s->append(data, len); }
+};
+using Packer = msgpack::packer<StringSink>;
+
+void PackBin(Packer& pk, std::string_view b) {
+  pk.pack_bin(static_cast<uint32_t>(b.size()));
+  pk.pack_bin_body(b.data(), static_cast<uint32_t>(b.size()));
+}
+void PackStr(Packer& pk, std::string_view s) {
+  pk.pack_str(static_cast<uint32_t>(s.size()));
+  pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+void PackTxn(Packer& pk, const TxnId& t) {
+  pk.pack_array(3);
+  pk.pack(t.coordinator);
+  pk.pack(t.incarnation);
+  pk.pack(t.seq);
+}
+
+// Counts then writes map entries: each body is written as a map of its present fields.
+class MapWriter {
+ public:
+  explicit MapWriter(Packer& pk) : pk_(pk) {}
+  void Begin(uint32_t n) { pk_.pack_map(n); }
+  Packer& Key(std::string_view k) {
+    PackStr(pk_, k);
+    return pk_;
+  }
+
+ private:
+  Packer& pk_;
+};
+
+void EncodeBody(Packer& pk, const BeginRequest&) { pk.pack_map(0); }
+void EncodeBody(Packer& pk, const PingRequest&) { pk.pack_map(0); }
+
+void EncodeTxnKey(Packer& pk, const std::optional<TxnId>& txn, std::string_view key,
+                  uint32_t extra) {
+  pk.pack_map((txn ? 1 : 0) + 1 + extra);
+  if (txn) {
+    PackStr(pk, "txn");
+    PackTxn(pk, *txn);
+  }
+  PackStr(pk, "key");
+  PackBin(pk, key);
+}
+void EncodeBody(Packer& pk, const GetRequest& m) { EncodeTxnKey(pk, m.txn, m.key, 0); }
+void EncodeBody(Packer& pk, const DeleteRequest& m) { EncodeTxnKey(pk, m.txn, m.key, 0); }
+void EncodeBody(Packer& pk, const PutRequest& m) {
+  EncodeTxnKey(pk, m.txn, m.key, 1);
+  PackStr(pk, "value");
+  PackBin(pk, m.value);
+}
+void EncodeBody(Packer& pk, const ReadRequest& m) {
+  EncodeTxnKey(pk, m.txn, m.key, 1);
+  PackStr(pk, "seq");
+  pk.pack(m.seq);
+}
+void EncodeBody(Packer& pk, const WriteRequest& m) {
+  EncodeTxnKey(pk, m.txn, m.key, 2);
+  PackStr(pk, "seq");
+  pk.pack(m.seq);
+  PackStr(pk, "value");
+  if (m.value) {
+    PackBin(pk, *m.value);
+  } else {
+    pk.pack_nil();
+  }
+}
+template <typename T>
+void EncodeTxnOnly(Packer& pk, const T& m) {
+  pk.pack_map(1);
+  PackStr(pk, "txn");
+  PackTxn(pk, m.txn);
+}
+void EncodeBody(Packer& pk, const CommitRequest& m) { EncodeTxnOnly(pk, m); }
+void EncodeBody(Packer& pk, const AbortRequest& m) { EncodeTxnOnly(pk, m); }
+void EncodeBody(Packer& pk, const PrepareRequest& m) {
+  pk.pack_map(2);
+  PackStr(pk, "txn");
+  PackTxn(pk, m.txn);
+  PackStr(pk, "ops");
+  pk.pack(m.ops);
+}
+void EncodeBody(Packer& pk, const DecideCommitRequest& m) { EncodeTxnOnly(pk, m); }
+void EncodeBody(Packer& pk, const DecideAbortRequest& m) { EncodeTxnOnly(pk, m); }
+void EncodeBody(Packer& pk, const QueryOutcomeRequest& m) { EncodeTxnOnly(pk, m); }
+
+void EncodeBody(Packer& pk, const Reply& r) {
+  uint32_t n = 1;
+  n += !r.error.empty();
+  n += r.reason != AbortReason::kNone;
+  n += r.txn.has_value();
+  n += r.found || r.value.has_value();  // "found" is sent with GET/READ answers
+  n += r.value.has_value();
+  n += r.vote.has_value();
+  n += r.outcome.has_value();
+  n += !r.node.empty();
+  n += !r.role.empty();
+  pk.pack_map(n);
+  PackStr(pk, "code");
+  pk.pack(static_cast<uint32_t>(r.code));
+  if (!r.error.empty()) {
+    PackStr(pk, "error");
+    PackStr(pk, r.error);
+  }
+  if (r.reason != AbortReason::kNone) {
+    PackStr(pk, "reason");
+    PackStr(pk, AbortReasonName(r.reason));
+  }
+  if (r.txn) {
+    PackStr(pk, "txn");
+    PackTxn(pk, *r.txn);
+  }
+  if (r.found || r.value.has_value()) {
+    PackStr(pk, "found");
+    pk.pack(r.found);
+  }
+  if (r.value) {
+    PackStr(pk, "value");
+    PackBin(pk, *r.value);
+  }
+  if (r.vote) {
+    PackStr(pk, "vote");
+    PackStr(pk, VoteName(*r.vote));
+  }
+  if (r.outcome) {
+    PackStr(pk, "outcome");
+    PackStr(pk, OutcomeName(*r.outcome));
+  }
+  if (!r.node.empty()) {
+    PackStr(pk, "node");
+    PackStr(pk, r.node);
+  }
+  if (!r.role.empty()) {
+    PackStr(pk, "role");
+    PackStr(pk, r.role);
+  }
+}
+
+// ---- Decoding ----
+
+Status Malformed(std::string m) { return Status::InvalidArgument(std::move(m)); }
+
+// A decoded body map: key -> object, looked up by name.
+class Fields {
+ public:
+  static Result<Fields> From(const msgpack::object& o) {
+    if (o.type != msgpack::type::MAP) return Malformed("body is not a map");
+    Fields f;
+    f.map_ = &o.via.map;
+    for (uint32_t i = 0; i < o.via.map.size; i++) {
+      const msgpack::object& k = o.via.map.ptr[i].key;
+      if (k.type != msgpack::type::STR) return Malformed("body map key is not a string");
+    }
+    return f;
+  }
+  const msgpack::object* Find(std::string_view name) const {
+    for (uint32_t i = 0; i < map_->size; i++) {
+      const msgpack::object& k = map_->ptr[i].key;
+      if (std::string_view(k.via.str.ptr, k.via.str.size) == name) return &map_->ptr[i].val;
+    }
+    return nullptr;
+  }
+
+ private:
+  const msgpack::object_map* map_ = nullptr;
+};
+
+Status GetUint(const msgpack::object& o, std::string_view what, uint64_t max, uint64_t* out) {
+  if (o.type != msgpack::type::POSITIVE_INTEGER || o.via.u64 > max) {
+    return Malformed(std::string(what) + " is not an unsigned integer in range");
+  }
+  *out = o.via.u64;
+  return Status::OK();
+}
+
+Status GetBytes(const msgpack::object& o, std::string_view what, std::string* out) {
+  if (o.type == msgpack::type::BIN) {
+    out->assign(o.via.bin.ptr, o.via.bin.size);
+  } else if (o.type == msgpack::type::STR) {
+    out->assign(o.via.str.ptr, o.via.str.size);
+  } else {
+    return Malformed(std::string(what) + " is not bin or str");
+  }
+  return Status::OK();
+}
+
+Status GetString(const msgpack::object& o, std::string_view what, std::string* out) {
+  if (o.type != msgpack::type::STR) return Malformed(std::string(what) + " is not a str");
+  out->assign(o.via.str.ptr, o.via.str.size);
+  return Status::OK();
+}
+
+Status GetTxn(const msgpack::object& o, TxnId* out) {
+  if (o.type != msgpack::type::ARRAY || o.via.array.size != 3) {
+    return Malformed("txn is not an array [coordinator, incarnation, seq]");
+  }
+  uint64_t c, i, s;
+  KV2PC_RETURN_IF_ERROR(GetUint(o.via.array.ptr[0], "txn coordinator", UINT32_MAX, &c));
+  KV2PC_RETURN_IF_ERROR(GetUint(o.via.array.ptr[1], "txn incarnation", UINT32_MAX, &i));
+  KV2PC_RETURN_IF_ERROR(GetUint(o.via.array.ptr[2], "txn seq", UINT64_MAX, &s));
+  *out = TxnId{static_cast<uint32_t>(c), static_cast<uint32_t>(i), s};
+  if (!out->valid()) return Malformed("txn has incarnation 0 (not a valid transaction id)");
+  return Status::OK();
+}
+
+Status RequiredTxn(const Fields& f, TxnId* out) {
+  const msgpack::object* o = f.Find("txn");
+  if (o == nullptr || o->type == msgpack::type::NIL) return Malformed("missing field txn");
+  return GetTxn(*o, out);
+}
+
+Status OptionalTxn(const Fields& f, std::optional<TxnId>* out) {
+  const msgpack::object* o = f.Find("txn");
+  if (o == nullptr || o->type == msgpack::type::NIL) {
+    out->reset();
+    return Status::OK();
+  }
+  TxnId t;
+  KV2PC_RETURN_IF_ERROR(GetTxn(*o, &t));
+  *out = t;
+  return Status::OK();
+}
+
+Status RequiredBytes(const Fields& f, std::string_view name, std::string* out) {
+  const msgpack::object* o = f.Find(name);
+  if (o == nullptr) return Malformed("missing field " + std::string(name));
+  return GetBytes(*o, name, out);
+}
+
+Status RequiredUint32(const Fields& f, std::string_view name, uint32_t* out) {
+  const msgpack::object* o = f.Find(name);
+  if (o == nullptr) return Malformed("missing field " + std::string(name));
+  uint64_t v;
+  KV2PC_RETURN_IF_ERROR(GetUint(*o, name, UINT32_MAX, &v));
+  *out = static_cast<uint32_t>(v);
+  return Status::OK();
+}
+
+template <typename E>
+Status EnumByName(const Fields& f, std::string_view name, std::string_view (*namer)(E),
+                  std::initializer_list<E> values, std::optional<E>* out) {
+  const msgpack::object* o = f.Find(name);
+  if (o == nullptr || o->type == msgpack::type::NIL) return Status::OK();
+  std::string s;
+  KV2PC_RETURN_IF_ERROR(GetString(*o, name, &s));
+  for (E v : values) {
+    if (namer(v) == s) {
+      *out = v;
+      return Status::OK();
+    }
+  }
+  return Malformed("unknown " + std::string(name) + " '" + PrintableBytes(s, 32) + "'");
+}
+
+Status DecodeReply(const Fields& f, Reply* r) {
+  const msgpack::object* o = f.Find("code");
+  if (o == nullptr) return Malformed("reply without code");
+  uint64_t code;
+  KV2PC_RETURN_IF_ERROR(GetUint(*o, "code", 255, &code));
+  r->code = static_cast<ErrorCode>(code);
+  if ((o = f.Find("error")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "error", &r->error));
+  if ((o = f.Find("reason")) != nullptr) {
+    std::string s;
+    KV2PC_RETURN_IF_ERROR(GetString(*o, "reason", &s));
+    r->reason = ParseAbortReason(s).value_or(AbortReason::kNone);
+  }
+  KV2PC_RETURN_IF_ERROR(OptionalTxn(f, &r->txn));
+  if ((o = f.Find("found")) != nullptr) {
+    if (o->type != msgpack::type::BOOLEAN) return Malformed("found is not a bool");
+    r->found = o->via.boolean;
+  }
+  if ((o = f.Find("value")) != nullptr && o->type != msgpack::type::NIL) {
+    r->value.emplace();
+    KV2PC_RETURN_IF_ERROR(GetBytes(*o, "value", &*r->value));
+  }
+  KV2PC_RETURN_IF_ERROR(
+      EnumByName<Vote>(f, "vote", VoteName, {Vote::kYes, Vote::kNo, Vote::kReadOnly}, &r->vote));
+  KV2PC_RETURN_IF_ERROR(EnumByName<Outcome>(
+      f, "outcome", OutcomeName, {Outcome::kCommitted, Outcome::kAborted, Outcome::kPending},
+      &r->outcome));
+  if ((o = f.Find("node")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "node", &r->node));
+  if ((o = f.Find("role")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "role", &r->role));
+  return Status::OK();
+}
+
+Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
+  switch (type) {
+    case MsgType::kBegin: return MessageBody(BeginRequest{});
+    case MsgType::kPing: return MessageBody(PingRequest{});
+    case MsgType::kGet: {
+      GetRequest m;
+      KV2PC_RETURN_IF_ERROR(OptionalTxn(f, &m.txn));
+      KV2PC_RETURN_IF_ERROR(RequiredBytes(f, "key", &m.key));
+      return MessageBody(std::move(m));
+    }
+    case MsgType::kPut: {
+      PutRequest m;
+      KV2PC_RETURN_IF_ERROR(OptionalTxn(f, &m.txn));
+      KV2PC_RETURN_IF_ERROR(RequiredBytes(f, "key", &m.key));
+      KV2PC_RETURN_IF_ERROR(RequiredBytes(f, "value", &m.value));
+      return MessageBody(std::move(m));
+    }
+    case MsgType::kDelete: {
+      DeleteRequest m;
+      KV2PC_RETURN_IF_ERROR(OptionalTxn(f, &m.txn));
+      KV2PC_RETURN_IF_ERROR(RequiredBytes(f, "key", &m.key));
+      return MessageBody(std::move(m));
+    }
+    case MsgType::kRead: {
+      ReadRequest m;
+      KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &m.txn));
+      KV2PC_RETURN_IF_ERROR(RequiredBytes(f, "key", &m.key));
+      KV2PC_RETURN_IF_ERROR(RequiredUint32(f, "seq", &m.seq));
+      return MessageBody(std::move(m));
+    }
+    case MsgType::kPrepare: {
+      PrepareRequest m;
+      KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &m.txn));
+      KV2PC_RETURN_IF_ERROR(RequiredUint32(f, "ops", &m.ops));
+      return MessageBody(m);
+    }
+    case MsgType::kWrite: {
+      WriteRequest m;
+      KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &m.txn));
+      KV2PC_RETURN_IF_ERROR(RequiredBytes(f, "key", &m.key));
+      KV2PC_RETURN_IF_ERROR(RequiredUint32(f, "seq", &m.seq));
+      const msgpack::object* v = f.Find("value");
+      if (v != nullptr && v->type != msgpack::type::NIL) {
+        m.value.emplace();
+        KV2PC_RETURN_IF_ERROR(GetBytes(*v, "value", &*m.value));
+      }
+      return MessageBody(std::move(m));
+    }
+#define KV2PC_TXN_ONLY(kType, Struct)              \
+  case MsgType::kType: {                           \
+    Struct m;                                      \
+    KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &m.txn)); \
+    return MessageBody(m);                         \
+  }
+      KV2PC_TXN_ONLY(kCommit, CommitRequest)
+      KV2PC_TXN_ONLY(kAbort, AbortRequest)
+      KV2PC_TXN_ONLY(kDecideCommit, DecideCommitRequest)
+      KV2PC_TXN_ONLY(kDecideAbort, DecideAbortRequest)
+      KV2PC_TXN_ONLY(kQueryOutcome, QueryOutcomeRequest)
+#undef KV2PC_TXN_ONLY
+    case MsgType::kReply: {
+      Reply r;
+      KV2PC_RETURN_IF_ERROR(DecodeReply(f, &r));
+      return MessageBody(std::move(r));
+    }
+  }
+  return Malformed("unknown message type " + std::to_string(static_cast<int>(type)));
+}
+
+bool KnownType(uint64_t t) {
+  switch (static_cast<MsgType>(t)) {
+    case MsgType::kBegin: case MsgType::kGet: case MsgType::kPut: case MsgType::kDelete:
+    case MsgType::kCommit: case MsgType::kAbort: case MsgType::kRead: case MsgType::kWrite:
+    case MsgType::kPrepare: case MsgType::kDecideCommit: case MsgType::kDecideAbort:
+    case MsgType::kQueryOutcome: case MsgType::kPing: case MsgType::kReply:
+      return t <= 255;
+  }
+  return false;
+}
+
+}  // namespace
+
+void EncodeMessage(const Message& msg, std::string* out) {
+  StringSink sink{out};
+  Packer pk(sink);
+  pk.pack_array(4);
+  pk.pack(kProtocolVersion);
+  pk.pack(static_cast<uint32_t>(msg.type()));
+  pk.pack(msg.request_id);
+  std::visit([&pk](const auto& body) { EncodeBody(pk, body); }, msg.body);
+}
+
+std::string EncodeMessage(const Message& msg) {
+  std::string out;
+  EncodeMessage(msg, &out);
+  return out;
+}
+
+Result<Message> DecodeMessage(std::string_view bytes, uint64_t* request_id) {
+  if (request_id != nullptr) *request_id = 0;
+  if (bytes.empty()) return Malformed("empty message");
+  if (bytes.size() > static_cast<size_t>(kMaxMessageSize)) {
+    return Malformed("message of " + std::to_string(bytes.size()) + " bytes exceeds the limit");
+  }
+  // Bounds on what one message may contain: no msgpack container or string can claim more
+  // than the message could hold, and nesting stays shallow (a txn array inside a map).
+  const msgpack::unpack_limit limit(/*array=*/16, /*map=*/32, /*str=*/kMaxMessageSize,
+                                    /*bin=*/kMaxMessageSize, /*ext=*/0, /*depth=*/4);
+  msgpack::object_handle oh;
+  try {
+    size_t off = 0;
+    msgpack::unpack(oh, bytes.data(), bytes.size(), off, nullptr, nullptr, limit);
+    if (off != bytes.size()) return Malformed("trailing bytes after the message");
+  } catch (const std::exception& e) {
+    return Malformed(std::string("not a valid msgpack message: ") + e.what());
+  }
+  const msgpack::object& root = oh.get();
+  if (root.type != msgpack::type::ARRAY || root.via.array.size != 4) {
+    return Malformed("message is not an array [version, type, request_id, body]");
+  }
+  const msgpack::object* a = root.via.array.ptr;
+  uint64_t version, type, rid;
+  KV2PC_RETURN_IF_ERROR(GetUint(a[0], "protocol version", UINT32_MAX, &version));
+  KV2PC_RETURN_IF_ERROR(GetUint(a[1], "message type", UINT32_MAX, &type));
+  KV2PC_RETURN_IF_ERROR(GetUint(a[2], "request_id", UINT64_MAX, &rid));
+  if (request_id != nullptr) *request_id = rid;
+  if (version != kProtocolVersion) {
+    return Status::FailedPrecondition("protocol version " + std::to_string(version) +
+                                      " is not supported (this node speaks " +
+                                      std::to_string(kProtocolVersion) + ")");
+  }
+  if (!KnownType(type)) return Malformed("unknown message type " + std::to_string(type));
+  KV2PC_ASSIGN_OR_RETURN(Fields fields, Fields::From(a[3]));
+  KV2PC_ASSIGN_OR_RETURN(MessageBody body, DecodeBody(static_cast<MsgType>(type), fields));
+  return Message{rid, std::move(body)};
+}
+
+ErrorCode DecodeErrorCode(const Status& s) {
+  return s.code() == Status::Code::kFailedPrecondition ? ErrorCode::kUnsupportedVersion
+                                                       : ErrorCode::kMalformedRequest;
+}
+
+std::string PrintableBytes(std::string_view bytes, size_t max_len) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  size_t n = std::min(bytes.size(), max_len);
+  out.reserve(n + 8);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  if (bytes.size() > max_len) out += "...";
+  return out;
+}
+
+}  // namespace kv2pc

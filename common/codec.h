@@ -1,0 +1,36 @@
+// Encodes and decodes kv2pc wire messages (messages.h) with msgpack. docs/protocol.md is the
+// specification; this file is its implementation.
+//
+// Decoding never throws and never trusts the input: it runs msgpack::unpack under an
+// unpack_limit (bounded sizes and nesting), checks every type, and reports what is wrong.
+// Unknown map keys are ignored (forward compatibility); missing required ones are errors.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/messages.h"
+#include "common/status.h"
+
+namespace kv2pc {
+
+// Appends the msgpack encoding of `msg` to *out.
+void EncodeMessage(const Message& msg, std::string* out);
+std::string EncodeMessage(const Message& msg);
+
+// Decodes one message from `bytes`.
+// Returns InvalidArgument when the bytes are not a well-formed message (the reply code is
+// MALFORMED_REQUEST), FailedPrecondition when the protocol version is not kProtocolVersion
+// (UNSUPPORTED_VERSION). When the header could be read, *request_id (if not null) is set
+// even on error, so the error reply can carry the request's id; otherwise it is set to 0.
+Result<Message> DecodeMessage(std::string_view bytes, uint64_t* request_id = nullptr);
+
+// Maps a decode Status to the ErrorCode to reply with.
+ErrorCode DecodeErrorCode(const Status& s);
+
+// Helpers shared with the WAL record codec and tools: TxnId as msgpack [u32, u32, u64].
+// Text form of a key or value for logs and the CLI: printable ASCII as is, other bytes as
+// \xNN, truncated to `max_len` bytes with "...".
+std::string PrintableBytes(std::string_view bytes, size_t max_len = 64);
+
+}  // namespace kv2pc

@@ -1,0 +1,102 @@
+// See event_loop.h.
+#include "common/event_loop.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/logging.h"
+
+namespace kv2pc {
+
+Notifier::Notifier() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  KV2PC_CHECK(fd_ >= 0, std::string("eventfd: ") + std::strerror(errno));
+}
+
+Notifier::~Notifier() { close(fd_); }
+
+void Notifier::Notify() {
+  uint64_t one = 1;
+  // EAGAIN means the counter is saturated: a wake-up is pending anyway.
+  while (write(fd_, &one, sizeof(one)) < 0 && errno == EINTR) {
+  }
+}
+
+void Notifier::Drain() {
+  uint64_t v;
+  while (read(fd_, &v, sizeof(v)) < 0 && errno == EINTR) {
+  }
+}
+
+EventLoop::EventLoop() {
+  AddFd(stop_notifier_.fd(), [this] {
+    stop_notifier_.Drain();
+    stop_ = true;
+  });
+}
+
+void EventLoop::AddSocket(zmq::socket_t* socket, std::function<void()> on_readable) {
+  sources_.push_back(Source{socket, -1, std::move(on_readable)});
+}
+
+void EventLoop::AddFd(int fd, std::function<void()> on_readable) {
+  sources_.push_back(Source{nullptr, fd, std::move(on_readable)});
+}
+
+EventLoop::TimerId EventLoop::RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) {
+  TimerId id = next_timer_++;
+  timer_queue_.emplace(Now() + delay, id);
+  timers_.emplace(id, std::move(fn));
+  return id;
+}
+
+void EventLoop::Cancel(TimerId id) { timers_.erase(id); }
+
+void EventLoop::Stop() { stop_notifier_.Notify(); }
+
+void EventLoop::RunDueTimers() {
+  auto now = Now();
+  while (!timer_queue_.empty() && timer_queue_.begin()->first <= now) {
+    TimerId id = timer_queue_.begin()->second;
+    timer_queue_.erase(timer_queue_.begin());
+    auto it = timers_.find(id);
+    if (it == timers_.end()) continue;  // cancelled
+    auto fn = std::move(it->second);
+    timers_.erase(it);
+    fn();
+  }
+}
+
+void EventLoop::Run() {
+  std::vector<zmq::pollitem_t> items;
+  while (!stop_) {
+    items.clear();
+    for (const auto& s : sources_) {
+      items.push_back(zmq::pollitem_t{s.socket != nullptr ? s.socket->handle() : nullptr, s.fd,
+                                      ZMQ_POLLIN, 0});
+    }
+    // Drop cancelled timers at the head so they do not shorten the wait.
+    while (!timer_queue_.empty() && !timers_.count(timer_queue_.begin()->second)) {
+      timer_queue_.erase(timer_queue_.begin());
+    }
+    std::chrono::milliseconds timeout(-1);
+    if (!timer_queue_.empty()) {
+      auto d = std::chrono::ceil<std::chrono::milliseconds>(timer_queue_.begin()->first - Now());
+      timeout = std::max(d, std::chrono::milliseconds(0));
+    }
+    try {
+      zmq::poll(items.data(), items.size(), timeout);
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      KV2PC_CHECK(false, std::string("zmq::poll: ") + e.what());
+    }
+    for (size_t i = 0; i < items.size() && !stop_; i++) {
+      if (items[i].revents & ZMQ_POLLIN) sources_[i].fn();
+    }
+    RunDueTimers();
+  }
+}
+
+}  // namespace kv2pc

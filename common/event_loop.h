@@ -1,0 +1,84 @@
+// A single-threaded reactor for kv2pc servers: ZeroMQ sockets, plain file descriptors and
+// timers, dispatched from one zmq::poll loop.
+//
+// Why one thread: a server's state (transactions, locks, pending requests) is touched only
+// from its loop, so it needs no locks, and many requests are in flight at once because no
+// handler ever blocks. Work that must block (fdatasync, SQLite) runs on its own thread and
+// reports back through a Notifier (an eventfd the loop polls). Costs: a handler that is slow
+// delays everyone; handlers must stay O(small).
+//
+// Thread-safety: everything here except Notifier::Notify() and Stop() must be called on the
+// loop's thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <unordered_map>
+#include <vector>
+#include <zmq.hpp>
+
+#include "common/status.h"
+
+namespace kv2pc {
+
+// A wake-up channel from other threads to the loop (eventfd). Notify() is thread-safe and
+// async-signal-safe; many notifications before the loop runs coalesce into one wake-up.
+class Notifier {
+ public:
+  Notifier();
+  ~Notifier();
+  Notifier(const Notifier&) = delete;
+  Notifier& operator=(const Notifier&) = delete;
+
+  void Notify();
+  // Clears pending notifications; called by the loop before it handles them.
+  void Drain();
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+class EventLoop {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using TimerId = uint64_t;
+
+  EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // `on_readable` runs when the socket has a message; it should read what is there (up to a
+  // batch) without blocking. The socket must outlive the loop's use of it.
+  void AddSocket(zmq::socket_t* socket, std::function<void()> on_readable);
+  void AddFd(int fd, std::function<void()> on_readable);
+
+  TimerId RunAfter(std::chrono::milliseconds delay, std::function<void()> fn);
+  // Cancelling a timer that already ran or was cancelled is harmless.
+  void Cancel(TimerId id);
+
+  // Runs until Stop() is called (from any thread, or from a handler).
+  void Run();
+  void Stop();
+
+  static Clock::time_point Now() { return Clock::now(); }
+
+ private:
+  void RunDueTimers();
+
+  struct Source {
+    zmq::socket_t* socket;  // or nullptr for a plain fd
+    int fd;
+    std::function<void()> fn;
+  };
+  std::vector<Source> sources_;
+  std::multimap<Clock::time_point, TimerId> timer_queue_;
+  std::unordered_map<TimerId, std::function<void()>> timers_;
+  TimerId next_timer_ = 1;
+  Notifier stop_notifier_;
+  bool stop_ = false;
+};
+
+}  // namespace kv2pc

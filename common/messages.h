@@ -1,0 +1,195 @@
+// The kv2pc wire messages: one struct per message, as docs/protocol.md specifies them.
+//
+// Every message travels as one msgpack value in the last ZeroMQ frame:
+//     [protocol_version, type, request_id, body]
+// where body is a msgpack map with short string keys. codec.h turns bytes into these
+// structs and back; nothing here does I/O. Type numbers are dense within their range and
+// never reused; docs/protocol.md lists each message's sender, reply, errors and whether a
+// repeat is harmless. Keep the two in step.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/types.h"
+
+namespace kv2pc {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+
+enum class MsgType : uint8_t {
+  // Client -> coordinator.
+  kBegin = 1,   // start a transaction
+  kGet = 2,     // read a key (in a transaction, or one-shot when txn is absent)
+  kPut = 3,     // write a key
+  kDelete = 4,  // delete a key
+  kCommit = 5,  // commit a transaction (runs two-phase commit)
+  kAbort = 6,   // abort a transaction
+  // Coordinator -> participant.
+  kRead = 16,          // read a key under a shared lock
+  kWrite = 17,         // buffer a write (or delete) under an exclusive lock
+  kPrepare = 18,       // phase 1: force PREPARE to the log and vote
+  kDecideCommit = 19,  // phase 2: the decision is COMMIT
+  kDecideAbort = 20,   // phase 2: the decision is ABORT (or the transaction is abandoned)
+  // Participant -> coordinator.
+  kQueryOutcome = 24,  // what became of this transaction? (recovery of an in-doubt txn)
+  // Anyone -> any node.
+  kPing = 32,  // liveness and identity
+  // Every request is answered by exactly one kReply with the same request_id.
+  kReply = 64,
+};
+
+// Error codes carried by kReply. Numbers are part of the protocol: never renumber.
+enum class ErrorCode : uint8_t {
+  kOk = 0,
+  kTxnNotFound = 1,             // unknown (or forgotten) transaction id
+  kTxnAlreadyCommitted = 2,     // the transaction has committed; this request cannot apply
+  kTxnAlreadyAborted = 3,       // the transaction has aborted; this request cannot apply
+  kKeyTooLarge = 4,             // key longer than kMaxKeySize (256 bytes)
+  kValueTooLarge = 5,           // value longer than kMaxValueSize (1 MiB)
+  kMalformedRequest = 6,        // undecodable, wrong types, missing fields, unknown type
+  kParticipantUnavailable = 7,  // a participant the request needs is down or unreachable
+  kTimeout = 8,                 // no answer in time (transaction aborted if not yet decided)
+  kAborted = 9,                 // the transaction was aborted; `reason` says why
+  kUnsupportedVersion = 10,     // protocol_version is not one this node speaks
+  kTxnBusy = 11,                // another request of the same transaction is in progress
+  kInternalError = 12,          // a server-side failure (e.g. log I/O error); see `error`
+  kOutcomeUnknown = 13,         // the commit may or may not have happened; ask again later
+};
+
+std::string_view ErrorCodeName(ErrorCode code);
+
+// Why a transaction was aborted (Reply.reason with code kAborted). Wire form: the name.
+enum class AbortReason : uint8_t {
+  kNone = 0,
+  kClientAbort,             // the client asked
+  kVoteNo,                  // a participant voted NO
+  kVoteTimeout,             // a participant did not vote in time
+  kLockTimeout,             // a lock wait outlived --lock-timeout-ms
+  kParticipantUnavailable,  // a participant was down when the transaction needed it
+  kParticipantRestarted,    // a participant lost the transaction's workspace in a crash
+  kIdleTimeout,             // no request for --txn-idle-timeout-ms
+  kOperationFailed,         // a read/write failed (e.g. oversized input): txn rolled back
+  kLogFailure,              // the coordinator could not log its decision
+};
+std::string_view AbortReasonName(AbortReason reason);
+std::optional<AbortReason> ParseAbortReason(std::string_view name);
+
+enum class Vote : uint8_t { kYes = 1, kNo = 2, kReadOnly = 3 };
+std::string_view VoteName(Vote vote);
+
+// Answer to kQueryOutcome.
+enum class Outcome : uint8_t { kCommitted = 1, kAborted = 2, kPending = 3 };
+std::string_view OutcomeName(Outcome outcome);
+
+// ---- Bodies. Field comments give the map key, msgpack type, and presence. ----
+
+struct BeginRequest {};
+
+struct GetRequest {
+  std::optional<TxnId> txn;  // "txn": [u32,u32,u64]; absent = one-shot transaction
+  std::string key;           // "key": bin (str accepted); <= 256 bytes
+};
+
+struct PutRequest {
+  std::optional<TxnId> txn;  // "txn"; absent = one-shot transaction
+  std::string key;           // "key": bin
+  std::string value;         // "value": bin (str accepted); <= 1 MiB
+};
+
+struct DeleteRequest {
+  std::optional<TxnId> txn;  // "txn"; absent = one-shot transaction
+  std::string key;           // "key": bin
+};
+
+struct CommitRequest {
+  TxnId txn;  // "txn": required
+};
+
+struct AbortRequest {
+  TxnId txn;  // "txn": required
+};
+
+// READ and WRITE carry "seq": the number of operations the coordinator sent this
+// participant for this transaction before this one (0, 1, 2, ...), and PREPARE carries "ops",
+// the total. A participant that restarted and lost a transaction's workspace sees a
+// transaction it does not know with seq > 0 (or a count that does not match at PREPARE) and
+// refuses, instead of committing a partial write set.
+struct ReadRequest {
+  TxnId txn;         // "txn": required
+  std::string key;   // "key": bin
+  uint32_t seq = 0;  // "seq": uint
+};
+
+struct WriteRequest {
+  TxnId txn;                         // "txn": required
+  std::string key;                   // "key": bin
+  std::optional<std::string> value;  // "value": bin, or nil/absent for a delete
+  uint32_t seq = 0;                  // "seq": uint
+};
+
+struct PrepareRequest {
+  TxnId txn;         // "txn": required
+  uint32_t ops = 0;  // "ops": uint, operations sent to this participant in this txn
+};
+
+struct DecideCommitRequest {
+  TxnId txn;  // "txn": required
+};
+
+struct DecideAbortRequest {
+  TxnId txn;  // "txn": required
+};
+
+struct QueryOutcomeRequest {
+  TxnId txn;  // "txn": required
+};
+
+struct PingRequest {};
+
+// The one reply type. Only the fields the request defines are present.
+struct Reply {
+  ErrorCode code = ErrorCode::kOk;     // "code": uint, always present
+  std::string error;                   // "error": str, human-readable, when code != OK
+  AbortReason reason = AbortReason::kNone;  // "reason": str, with kAborted
+  std::optional<TxnId> txn;            // "txn": BEGIN, one-shot ops, errors about a txn
+  bool found = false;                  // "found": bool, GET/READ
+  std::optional<std::string> value;    // "value": bin, GET/READ when found
+  std::optional<Vote> vote;            // "vote": str, PREPARE
+  std::optional<Outcome> outcome;      // "outcome": str, QUERY_OUTCOME
+  std::string node;                    // "node": str, PING
+  std::string role;                    // "role": str, PING
+
+  bool ok() const { return code == ErrorCode::kOk; }
+  static Reply Error(ErrorCode code, std::string error) {
+    Reply r;
+    r.code = code;
+    r.error = std::move(error);
+    return r;
+  }
+  static Reply AbortedBecause(AbortReason reason, std::string error) {
+    Reply r = Error(ErrorCode::kAborted, std::move(error));
+    r.reason = reason;
+    return r;
+  }
+};
+
+using MessageBody =
+    std::variant<BeginRequest, GetRequest, PutRequest, DeleteRequest, CommitRequest, AbortRequest,
+                 ReadRequest, WriteRequest, PrepareRequest, DecideCommitRequest,
+                 DecideAbortRequest, QueryOutcomeRequest, PingRequest, Reply>;
+
+struct Message {
+  uint64_t request_id = 0;
+  MessageBody body;
+
+  MsgType type() const;
+};
+
+std::string_view MsgTypeName(MsgType type);
+
+}  // namespace kv2pc

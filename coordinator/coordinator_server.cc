@@ -1,0 +1,587 @@
+// Coordinator event loop and two-phase commit. See coordinator_server.h.
+#include "coordinator/coordinator_server.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "common/codec.h"
+#include "common/logging.h"
+#include "recovery/coordinator_replay.h"
+#include "wal/record.h"
+
+namespace kv2pc::coordinator {
+
+namespace {
+constexpr size_t kFinishedMemory = 100000;
+
+Status SyncPath(const std::string& path, int flags) {
+  int fd = open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("open " + path + ": " + strerror(errno));
+  int rc = fsync(fd);
+  int err = errno;
+  close(fd);
+  if (rc != 0) return Status::IOError("fsync " + path + ": " + strerror(err));
+  return Status::OK();
+}
+
+// Reads <dir>/incarnation, adds one and makes the new value durable (write a temp file,
+// fsync, rename over, fsync the directory) before any transaction id uses it.
+Result<uint32_t> BumpIncarnation(const std::string& dir, uint32_t at_least) {
+  std::string path = dir + "/incarnation";
+  uint64_t current = 0;
+  if (std::ifstream in(path); in) {
+    if (!(in >> current) || current >= UINT32_MAX) {
+      return Status::Corruption(path + " does not hold an incarnation number");
+    }
+  }
+  uint32_t next = static_cast<uint32_t>(std::max<uint64_t>(current, at_least) + 1);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << next << "\n";
+    if (!out.flush()) return Status::IOError("cannot write " + tmp);
+  }
+  KV2PC_RETURN_IF_ERROR(SyncPath(tmp, O_RDONLY));
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status::IOError("rename " + tmp + ": " + strerror(errno));
+  }
+  KV2PC_RETURN_IF_ERROR(SyncPath(dir, O_RDONLY | O_DIRECTORY));
+  return next;
+}
+
+std::string TooLarge(const char* what, size_t size, size_t limit) {
+  return std::string(what) + " is " + std::to_string(size) + " bytes; the limit is " +
+         std::to_string(limit);
+}
+}  // namespace
+
+CoordinatorServer::CoordinatorServer(const ClusterConfig& config,
+                                     const CoordinatorOptions& options)
+    : config_(config), options_(options) {}
+
+CoordinatorServer::~CoordinatorServer() {
+  log_.reset();
+  if (lock_fd_ >= 0) close(lock_fd_);
+}
+
+Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
+    const ClusterConfig& config, const CoordinatorOptions& options) {
+  std::unique_ptr<CoordinatorServer> s(new CoordinatorServer(config, options));
+  s->self_ = s->config_.Find(options.node);
+  if (s->self_ == nullptr || s->self_->role != Role::kCoordinator) {
+    return Status::InvalidArgument("'" + options.node +
+                                   "' is not a coordinator in the cluster layout");
+  }
+  s->index_ = static_cast<uint32_t>(ClusterConfig::CoordinatorIndex(s->self_->name));
+  KV2PC_RETURN_IF_ERROR(s->Start());
+  return s;
+}
+
+Status CoordinatorServer::Start() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.data_dir, ec);
+  if (ec) return Status::IOError("cannot create " + options_.data_dir + ": " + ec.message());
+  std::string lock_path = options_.data_dir + "/LOCK";
+  lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) return Status::IOError("cannot open " + lock_path + ": " + strerror(errno));
+  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return Status::Unavailable(options_.data_dir + " is in use by another process (" +
+                               lock_path + " is locked)");
+  }
+
+  // Participants, in layout order: peer index i <-> ring index i.
+  std::vector<std::string> names;
+  for (const NodeInfo* p : config_.participants()) {
+    KV2PC_ASSIGN_OR_RETURN(size_t peer, participants_.AddPeer(p->name, p->endpoint));
+    KV2PC_CHECK(peer == names.size(), "peer index follows layout order");
+    names.push_back(p->name);
+  }
+  ring_ = std::make_unique<HashRing>(names, config_.vnodes());
+
+  // The decision log.
+  recovery::CoordinatorReplay replay;
+  wal::LogOptions lo;
+  lo.dir = options_.data_dir + "/wal";
+  lo.segment_size = options_.wal_segment_size;
+  lo.on_durable = [this] { log_notifier_.Notify(); };
+  auto log = wal::Log::Open(lo, [&replay](const wal::RecordView& r) { return replay.Visit(r); });
+  if (!log.ok()) return log.status().WithContext("recovering " + lo.dir);
+  log_ = std::move(log).value();
+  KV2PC_ASSIGN_OR_RETURN(incarnation_,
+                         BumpIncarnation(options_.data_dir, replay.max_incarnation()));
+
+  for (const auto& d : replay.unfinished()) {
+    auto t = std::make_unique<Txn>();
+    t->id = d.txn;
+    t->state = State::kCommitted;
+    t->recovered = true;
+    for (const std::string& name : d.participants) {
+      auto it = std::find(names.begin(), names.end(), name);
+      if (it == names.end()) {
+        spdlog::error("{}: participant {} of its COMMIT decision is not in the cluster layout; "
+                      "it will not be told",
+                      d.txn.ToString(), name);
+        continue;
+      }
+      size_t p = static_cast<size_t>(it - names.begin());
+      t->yes_voters.insert(p);
+      t->acks_pending.insert(p);
+    }
+    spdlog::info("{} -> COMMIT: decision record at LSN {} in {}'s log; re-sending to {} "
+                 "participant(s) that have not acknowledged",
+                 d.txn.ToString(), d.lsn, self_->name, t->acks_pending.size());
+    txns_.emplace(d.txn, std::move(t));
+  }
+
+  ConfigureSocket(router_);
+  std::string endpoint = options_.bind.empty() ? self_->endpoint : options_.bind;
+  KV2PC_RETURN_IF_ERROR(Bind(router_, endpoint));
+  loop_.AddSocket(&router_, [this] { OnRequests(); });
+  loop_.AddFd(log_notifier_.fd(), [this] {
+    log_notifier_.Drain();
+    OnLogProgress();
+  });
+  spdlog::info("{} (incarnation {}) listening on {}; {} participant(s); {} decision(s) to "
+               "finish",
+               self_->name, incarnation_, endpoint, names.size(), replay.unfinished().size());
+  return Status::OK();
+}
+
+void CoordinatorServer::Run(int signal_fd) {
+  if (signal_fd >= 0) {
+    loop_.AddFd(signal_fd, [this, signal_fd] {
+      signalfd_siginfo info;
+      if (read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+        spdlog::info("signal {} received: shutting down", info.ssi_signo);
+      }
+      loop_.Stop();
+    });
+  }
+  for (auto& [id, t] : txns_) {
+    for (size_t p : t->acks_pending) SendCommit(id, p);
+  }
+  SweepIdle();
+  loop_.Run();
+  spdlog::info("{} stopped", self_->name);
+}
+
+// ---- Requests ----
+
+void CoordinatorServer::OnRequests() {
+  RoutedRequest req;
+  bool dropped = false;
+  for (int i = 0; i < 1024 && RecvRouted(router_, &req, &dropped); i++) {
+    if (dropped) {
+      spdlog::warn("dropped a message with bad framing");
+      continue;
+    }
+    auto to = std::make_shared<ReplyTo>();
+    to->envelope = std::move(req.envelope);
+    Result<Message> msg = DecodeMessage(View(req.payload), &to->request_id);
+    if (!msg.ok()) {
+      spdlog::warn("rejected a malformed request: {}", msg.status().message());
+      Send(to, Reply::Error(DecodeErrorCode(msg.status()), msg.status().message()));
+      continue;
+    }
+    Dispatch(std::move(msg).value(), std::move(to));
+  }
+}
+
+void CoordinatorServer::Dispatch(Message msg, ReplyToPtr to) {
+  std::visit(
+      [&](auto&& b) {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, BeginRequest>) {
+          HandleBegin(to);
+        } else if constexpr (std::is_same_v<T, GetRequest>) {
+          HandleOp(b.txn, std::move(b.key), std::nullopt, std::move(to));
+        } else if constexpr (std::is_same_v<T, PutRequest>) {
+          HandleOp(b.txn, std::move(b.key), std::optional<std::string>(std::move(b.value)),
+                   std::move(to));
+        } else if constexpr (std::is_same_v<T, DeleteRequest>) {
+          HandleOp(b.txn, std::move(b.key), std::optional<std::string>(), std::move(to));
+        } else if constexpr (std::is_same_v<T, CommitRequest>) {
+          HandleCommit(b.txn, std::move(to));
+        } else if constexpr (std::is_same_v<T, AbortRequest>) {
+          HandleAbort(b.txn, std::move(to));
+        } else if constexpr (std::is_same_v<T, QueryOutcomeRequest>) {
+          HandleQueryOutcome(b.txn, to);
+        } else if constexpr (std::is_same_v<T, PingRequest>) {
+          Reply r;
+          r.node = self_->name;
+          r.role = "coordinator";
+          Send(to, r);
+        } else {
+          Send(to, Reply::Error(ErrorCode::kMalformedRequest,
+                                std::string(MsgTypeName(msg.type())) +
+                                    " is not a request a coordinator serves"));
+        }
+      },
+      std::move(msg.body));
+}
+
+void CoordinatorServer::Send(const ReplyToPtr& to, const Reply& reply) {
+  SendReply(router_, *to, reply, &buffer_);
+}
+
+CoordinatorServer::Txn* CoordinatorServer::NewTxn() {
+  auto t = std::make_unique<Txn>();
+  t->id = TxnId{index_, incarnation_, next_seq_++};
+  t->last_activity = EventLoop::Now();
+  Txn* raw = t.get();
+  txns_.emplace(t->id, std::move(t));
+  return raw;
+}
+
+void CoordinatorServer::HandleBegin(const ReplyToPtr& to) {
+  Reply r;
+  r.txn = NewTxn()->id;
+  Send(to, r);
+}
+
+CoordinatorServer::Txn* CoordinatorServer::ClientTxn(const TxnId& id, const ReplyToPtr& to) {
+  auto it = txns_.find(id);
+  if (it == txns_.end()) {
+    auto f = finished_.find(id);
+    Reply r;
+    if (f != finished_.end() && f->second.committed) {
+      r = Reply::Error(ErrorCode::kTxnAlreadyCommitted, id.ToString() + " has already committed");
+    } else if (f != finished_.end()) {
+      r = Reply::Error(ErrorCode::kTxnAlreadyAborted,
+                       id.ToString() + " has already aborted (" +
+                           std::string(AbortReasonName(f->second.reason)) + ")");
+      r.reason = f->second.reason;
+    } else {
+      r = Reply::Error(ErrorCode::kTxnNotFound,
+                       id.ToString() + " is not a transaction of " + self_->name +
+                           (id.coordinator != index_ || id.incarnation != incarnation_
+                                ? " (it was begun by another coordinator or before a restart)"
+                                : ""));
+    }
+    r.txn = id;
+    Send(to, r);
+    return nullptr;
+  }
+  Txn* t = it->second.get();
+  if (t->client != nullptr || t->state != State::kActive) {
+    Reply r = Reply::Error(ErrorCode::kTxnBusy,
+                           t->state == State::kActive
+                               ? id.ToString() + " is busy with another request"
+                               : id.ToString() + " is committing");
+    if (t->state == State::kCommitted) {
+      r = Reply::Error(ErrorCode::kTxnAlreadyCommitted, id.ToString() + " has already committed");
+    }
+    r.txn = id;
+    Send(to, r);
+    return nullptr;
+  }
+  return t;
+}
+
+void CoordinatorServer::HandleOp(const std::optional<TxnId>& txn, std::string key,
+                                 std::optional<std::optional<std::string>> write,
+                                 ReplyToPtr to) {
+  // Bad input is refused before it touches anything (the transaction stays usable).
+  if (key.size() > kMaxKeySize) {
+    Send(to, Reply::Error(ErrorCode::kKeyTooLarge, TooLarge("key", key.size(), kMaxKeySize)));
+    return;
+  }
+  if (write && *write && (*write)->size() > kMaxValueSize) {
+    Send(to, Reply::Error(ErrorCode::kValueTooLarge,
+                          TooLarge("value", (*write)->size(), kMaxValueSize)));
+    return;
+  }
+  Txn* t;
+  if (txn) {
+    t = ClientTxn(*txn, to);
+    if (t == nullptr) return;
+  } else {
+    t = NewTxn();
+    t->one_shot = true;
+  }
+  t->client = std::move(to);
+  t->last_activity = EventLoop::Now();
+  RunOp(t, std::move(key), std::move(write));
+}
+
+void CoordinatorServer::RunOp(Txn* t, std::string key,
+                              std::optional<std::optional<std::string>> write) {
+  size_t p = ring_->OwnerIndex(key);
+  uint32_t seq = t->participants[p]++;
+  MessageBody body;
+  if (write) {
+    body = WriteRequest{t->id, std::move(key), std::move(*write), seq};
+  } else {
+    body = ReadRequest{t->id, std::move(key), seq};
+  }
+  TxnId id = t->id;
+  participants_.Call(p, std::move(body), options_.op_timeout,
+                     [this, id](Result<Reply> r) { OnOpReply(id, std::move(r)); });
+}
+
+void CoordinatorServer::OnOpReply(const TxnId& id, Result<Reply> r) {
+  auto it = txns_.find(id);
+  if (it == txns_.end()) return;  // aborted meanwhile; its client was answered
+  Txn* t = it->second.get();
+  if (!r.ok()) {
+    ErrorCode code = r.status().IsTimedOut() ? ErrorCode::kTimeout
+                                             : ErrorCode::kParticipantUnavailable;
+    Reply e = Reply::Error(code, r.status().message() + "; transaction " + id.ToString() +
+                                     " aborted");
+    e.reason = AbortReason::kParticipantUnavailable;
+    Abort(t, e);
+    return;
+  }
+  if (!r->ok()) {
+    Reply e = *r;
+    if (e.code != ErrorCode::kAborted) e.error += "; transaction " + id.ToString() + " aborted";
+    if (e.reason == AbortReason::kNone) e.reason = AbortReason::kOperationFailed;
+    Abort(t, e);
+    return;
+  }
+  Reply ok;
+  ok.txn = id;
+  if (r->found || r->value) {  // a READ's answer
+    ok.found = r->found;
+    ok.value = std::move(r->value);
+  }
+  if (t->one_shot) {
+    t->result = std::move(ok);
+    StartCommit(t);
+    return;
+  }
+  ReplyToPtr client = std::move(t->client);
+  t->client.reset();
+  t->last_activity = EventLoop::Now();
+  Send(client, ok);
+}
+
+void CoordinatorServer::HandleCommit(const TxnId& id, ReplyToPtr to) {
+  Txn* t = ClientTxn(id, to);
+  if (t == nullptr) return;
+  t->client = std::move(to);
+  t->result = Reply{};
+  t->result.txn = id;
+  StartCommit(t);
+}
+
+void CoordinatorServer::StartCommit(Txn* t) {
+  if (t->participants.empty()) {
+    ReplyToPtr client = std::move(t->client);
+    Reply result = std::move(t->result);
+    Finish(t->id, Finished{true, AbortReason::kNone});
+    if (client) Send(client, result);
+    return;
+  }
+  t->state = State::kPreparing;
+  TxnId id = t->id;
+  for (const auto& [p, ops] : t->participants) t->votes_pending.insert(p);
+  for (const auto& [p, ops] : t->participants) {
+    size_t peer = p;
+    participants_.Call(peer, PrepareRequest{id, ops}, options_.vote_timeout,
+                       [this, id, peer](Result<Reply> r) { OnVote(id, peer, std::move(r)); });
+  }
+}
+
+void CoordinatorServer::OnVote(const TxnId& id, size_t participant, Result<Reply> r) {
+  auto it = txns_.find(id);
+  if (it == txns_.end() || it->second->state != State::kPreparing) return;
+  Txn* t = it->second.get();
+  const std::string& name = participants_.peer_name(participant);
+  if (!r.ok()) {
+    bool timeout = r.status().IsTimedOut();
+    Abort(t, Reply::AbortedBecause(
+                 timeout ? AbortReason::kVoteTimeout : AbortReason::kParticipantUnavailable,
+                 "no vote from " + name + ": " + r.status().message()));
+    return;
+  }
+  if (!r->ok() || !r->vote || *r->vote == Vote::kNo) {
+    std::string why = r->error.empty() ? "no reason given" : r->error;
+    Abort(t, Reply::AbortedBecause(AbortReason::kVoteNo, name + " voted NO: " + why));
+    return;
+  }
+  if (*r->vote == Vote::kYes) t->yes_voters.insert(participant);
+  t->votes_pending.erase(participant);
+  if (!t->votes_pending.empty()) return;
+
+  if (t->yes_voters.empty()) {
+    // Every participant was read-only: nothing to decide durably (C2).
+    ReplyToPtr client = std::move(t->client);
+    Reply result = std::move(t->result);
+    Finish(id, Finished{true, AbortReason::kNone});
+    if (client) Send(client, result);
+    return;
+  }
+  wal::DecisionCommitRecord rec;
+  rec.txn = id;
+  for (size_t p : t->yes_voters) rec.participants.push_back(participants_.peer_name(p));
+  Result<Lsn> lsn = log_->Append(wal::kDecisionCommit, rec.Encode());
+  if (!lsn.ok()) {
+    Abort(t, Reply::AbortedBecause(AbortReason::kLogFailure,
+                                   "cannot log the commit decision: " + lsn.status().ToString()));
+    return;
+  }
+  t->state = State::kDeciding;
+  WhenDurable(*lsn, [this, id](Status s) { OnDecisionDurable(id, std::move(s)); });
+}
+
+void CoordinatorServer::OnDecisionDurable(const TxnId& id, Status s) {
+  auto it = txns_.find(id);
+  if (it == txns_.end()) return;
+  Txn* t = it->second.get();
+  KV2PC_CHECK(s.ok(), "a failed decision log exits before reporting (OnLogProgress)");
+  t->state = State::kCommitted;  // (C1): durable, now everyone may hear it
+  t->acks_pending = t->yes_voters;
+  if (t->client) {
+    Send(t->client, t->result);
+    t->client.reset();
+  }
+  for (size_t p : t->yes_voters) SendCommit(id, p);
+}
+
+void CoordinatorServer::SendCommit(const TxnId& id, size_t participant) {
+  participants_.Call(
+      participant, DecideCommitRequest{id}, options_.commit_retry,
+      [this, id, participant](Result<Reply> r) {
+        auto it = txns_.find(id);
+        if (it == txns_.end()) return;
+        Txn* t = it->second.get();
+        if (!r.ok() || !r->ok()) {
+          if (r.ok()) {
+            spdlog::error("{} refused DECIDE_COMMIT of {}: {} {}",
+                          participants_.peer_name(participant), id.ToString(),
+                          ErrorCodeName(r->code), r->error);
+          }
+          // Keep telling it until it acknowledges (C3); it may be down or restarting.
+          loop_.RunAfter(r.ok() ? options_.commit_retry : std::chrono::milliseconds(0),
+                         [this, id, participant] {
+                           auto again = txns_.find(id);
+                           if (again != txns_.end() &&
+                               again->second->acks_pending.count(participant)) {
+                             SendCommit(id, participant);
+                           }
+                         });
+          return;
+        }
+        t->acks_pending.erase(participant);
+        if (!t->acks_pending.empty()) return;
+        // Everyone knows: the decision may be forgotten. END need not be forced: if it is
+        // lost, recovery re-sends a COMMIT that participants acknowledge again.
+        Result<Lsn> end = log_->Append(wal::kEnd, wal::EndRecord{id}.Encode());
+        if (!end.ok()) spdlog::warn("cannot log END of {}: {}", id.ToString(), end.status().ToString());
+        if (t->recovered) spdlog::info("{}: every participant acknowledged COMMIT", id.ToString());
+        Finish(id, Finished{true, AbortReason::kNone});
+      });
+}
+
+void CoordinatorServer::HandleAbort(const TxnId& id, ReplyToPtr to) {
+  auto it = txns_.find(id);
+  if (it != txns_.end() && it->second->state == State::kActive && it->second->client) {
+    // An operation is still out (waiting for a lock, say): abort under it. Its reply, when
+    // it comes, finds no transaction and is dropped.
+    Txn* t = it->second.get();
+    Abort(t, Reply::AbortedBecause(AbortReason::kClientAbort, "the client aborted " +
+                                                                  id.ToString()));
+    Reply ok;
+    ok.txn = id;
+    Send(to, ok);
+    return;
+  }
+  Txn* t = ClientTxn(id, to);
+  if (t == nullptr) return;
+  t->client = std::move(to);
+  Reply ok;
+  ok.txn = id;
+  Abort(t, ok);
+}
+
+void CoordinatorServer::Abort(Txn* t, Reply reply) {
+  TxnId id = t->id;
+  for (const auto& [p, ops] : t->participants) {
+    // Presumed abort: no log record, and the acknowledgement is not needed (C4). A lost
+    // DECIDE_ABORT is made good by the participant's idle timeout or outcome query.
+    participants_.Call(p, DecideAbortRequest{id}, options_.commit_retry, [](Result<Reply>) {});
+  }
+  ReplyToPtr client = std::move(t->client);
+  AbortReason reason = reply.code == ErrorCode::kOk ? AbortReason::kClientAbort : reply.reason;
+  Finish(id, Finished{false, reason});
+  if (client) {
+    reply.txn = id;
+    Send(client, reply);
+  }
+}
+
+void CoordinatorServer::Finish(const TxnId& id, Finished f) {
+  txns_.erase(id);
+  if (finished_.insert_or_assign(id, f).second) finished_order_.push_back(id);
+  while (finished_order_.size() > kFinishedMemory) {
+    finished_.erase(finished_order_.front());
+    finished_order_.pop_front();
+  }
+}
+
+void CoordinatorServer::HandleQueryOutcome(const TxnId& id, const ReplyToPtr& to) {
+  Reply r;
+  r.txn = id;
+  auto it = txns_.find(id);
+  if (it != txns_.end()) {
+    r.outcome = it->second->state == State::kCommitted ? Outcome::kCommitted : Outcome::kPending;
+  } else if (auto f = finished_.find(id); f != finished_.end() && f->second.committed) {
+    r.outcome = Outcome::kCommitted;
+  } else {
+    r.outcome = Outcome::kAborted;  // (C4) presumed abort
+  }
+  Send(to, r);
+}
+
+void CoordinatorServer::SweepIdle() {
+  auto now = EventLoop::Now();
+  std::vector<TxnId> idle;
+  for (const auto& [id, t] : txns_) {
+    if (t->state == State::kActive && !t->client &&
+        now - t->last_activity > options_.txn_idle_timeout) {
+      idle.push_back(id);
+    }
+  }
+  for (const TxnId& id : idle) {
+    spdlog::info("{} -> ABORT: no request for {} ms", id.ToString(),
+                 options_.txn_idle_timeout.count());
+    Abort(txns_.at(id).get(), Reply::AbortedBecause(AbortReason::kIdleTimeout, "idle timeout"));
+  }
+  loop_.RunAfter(std::chrono::milliseconds(1000), [this] { SweepIdle(); });
+}
+
+// ---- Durability ----
+
+void CoordinatorServer::WhenDurable(Lsn lsn, std::function<void(Status)> fn) {
+  if (lsn <= log_->durable_lsn()) {
+    fn(Status::OK());
+    return;
+  }
+  durable_waiters_.emplace(lsn, std::move(fn));
+}
+
+void CoordinatorServer::OnLogProgress() {
+  Status failure = log_->failure();
+  if (!failure.ok()) {
+    spdlog::critical("the decision log failed: {}; exiting so that recovery can take over",
+                     failure.ToString());
+    spdlog::shutdown();
+    std::_Exit(70);
+  }
+  Lsn durable = log_->durable_lsn();
+  while (!durable_waiters_.empty() && durable_waiters_.begin()->first <= durable) {
+    auto fn = std::move(durable_waiters_.begin()->second);
+    durable_waiters_.erase(durable_waiters_.begin());
+    fn(Status::OK());
+  }
+}
+
+}  // namespace kv2pc::coordinator

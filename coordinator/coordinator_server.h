@@ -1,0 +1,159 @@
+// CoordinatorServer: one coordinator process. Serves clients (BEGIN/GET/PUT/DELETE/COMMIT/
+// ABORT), routes each key to its participant through the hash ring, and runs two-phase
+// commit, forcing every COMMIT decision to its own log before anyone hears of it.
+//
+// Design note (docs/architecture.md has the whole story):
+//   Threads:  the event loop (all protocol state) and the decision log's flusher. Client
+//             requests arrive on a ROUTER; each participant is reached through a DEALER
+//             (RpcClient), so any number of transactions are in flight at once.
+//   Files in --data-dir: LOCK (flock), incarnation (a counter bumped and fsynced at each
+//             start; it makes transaction ids unique across restarts), wal/ (the decision
+//             log: DECISION_COMMIT forced, END lazily).
+//   Start-up: lock the dir, bump the incarnation, replay the decision log; every COMMIT
+//             decision without END is re-sent until all its participants acknowledge.
+//
+// Coordinator transaction states:
+//
+//     BEGIN        COMMIT            all votes YES/READ_ONLY     decision durable
+//   -------> ACTIVE -------> PREPARING ---------------------> DECIDING ----------> COMMITTED
+//              |                |   (some YES: log DECISION)                 (phase 2: resend
+//              |                |                                             DECIDE_COMMIT until
+//              | ABORT, op      | a NO, vote timeout,                         all ack, then END)
+//              | error, idle    | participant down
+//              v                v
+//           ABORTED  (presumed abort: nothing logged; DECIDE_ABORT sent, no ack needed)
+//
+//   Transitions -> functions: ACTIVE->PREPARING StartCommit; PREPARING->DECIDING OnVote;
+//   DECIDING->COMMITTED OnDecisionDurable; COMMITTED->(gone) OnCommitAck; ->ABORTED Abort.
+//
+// NOTES (invariants):
+//  (C1) nobody (client or participant) hears COMMIT before its DECISION_COMMIT is durable.
+//  (C2) COMMIT is decided only when every participant the transaction touched voted YES or
+//       READ_ONLY; READ_ONLY ones take no part in phase 2.
+//  (C3) a decision is forgotten (END) only after every YES voter acknowledged it.
+//  (C4) a transaction without a decision record is aborted (presumed abort): QUERY_OUTCOME
+//       answers ABORTED for any id it does not know, PENDING while a vote is open.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <zmq.hpp>
+
+#include "common/config.h"
+#include "common/event_loop.h"
+#include "common/messages.h"
+#include "common/partitioner.h"
+#include "common/rpc.h"
+#include "common/transport.h"
+#include "wal/log.h"
+
+namespace kv2pc::coordinator {
+
+struct CoordinatorOptions {
+  std::string node;
+  std::string data_dir;
+  std::string bind;
+  std::chrono::milliseconds op_timeout{10000};       // a READ/WRITE at a participant
+  std::chrono::milliseconds vote_timeout{5000};      // PREPARE -> vote
+  std::chrono::milliseconds commit_retry{1000};      // resend DECIDE_COMMIT after this
+  std::chrono::milliseconds txn_idle_timeout{30000}; // ACTIVE without requests -> abort
+  uint64_t wal_segment_size = 64ull << 20;
+};
+
+class CoordinatorServer {
+ public:
+  static Result<std::unique_ptr<CoordinatorServer>> Create(const ClusterConfig& config,
+                                                           const CoordinatorOptions& options);
+  ~CoordinatorServer();
+  CoordinatorServer(const CoordinatorServer&) = delete;
+  CoordinatorServer& operator=(const CoordinatorServer&) = delete;
+
+  void Run(int signal_fd);
+  void Stop() { loop_.Stop(); }
+
+ private:
+  enum class State : uint8_t { kActive, kPreparing, kDeciding, kCommitted };
+  // What a one-shot request (GET/PUT/DELETE without txn) still has to answer.
+  struct Txn {
+    TxnId id;
+    State state = State::kActive;
+    bool one_shot = false;
+    // Participant index -> operations sent to it (its "seq" counter).
+    std::map<size_t, uint32_t> participants;
+    ReplyToPtr client;             // the request being worked on, if any (busy)
+    Reply result;                  // for one-shot: the operation's answer, sent at commit
+    std::set<size_t> votes_pending;
+    std::set<size_t> yes_voters;   // phase 2 set (C2)
+    std::set<size_t> acks_pending; // (C3)
+    EventLoop::Clock::time_point last_activity{};
+    bool recovered = false;
+  };
+  struct Finished {
+    bool committed;
+    AbortReason reason;
+  };
+
+  CoordinatorServer(const ClusterConfig& config, const CoordinatorOptions& options);
+  Status Start();
+
+  void OnRequests();
+  void Dispatch(Message msg, ReplyToPtr to);
+  void Send(const ReplyToPtr& to, const Reply& reply);
+
+  void HandleBegin(const ReplyToPtr& to);
+  // GET, PUT and DELETE: `write` is nullopt for GET; *write is nullopt for DELETE.
+  void HandleOp(const std::optional<TxnId>& txn, std::string key,
+                std::optional<std::optional<std::string>> write, ReplyToPtr to);
+  void HandleCommit(const TxnId& id, ReplyToPtr to);
+  void HandleAbort(const TxnId& id, ReplyToPtr to);
+  void HandleQueryOutcome(const TxnId& id, const ReplyToPtr& to);
+
+  // Looks up a transaction a client names; replies with the error and returns nullptr when
+  // it is unknown, finished, or busy with another request.
+  Txn* ClientTxn(const TxnId& id, const ReplyToPtr& to);
+  Txn* NewTxn();
+  void RunOp(Txn* t, std::string key, std::optional<std::optional<std::string>> write);
+  void OnOpReply(const TxnId& id, Result<Reply> r);
+  void StartCommit(Txn* t);
+  void OnVote(const TxnId& id, size_t participant, Result<Reply> r);
+  void OnDecisionDurable(const TxnId& id, Status s);
+  void SendCommit(const TxnId& id, size_t participant);
+  // Aborts t: DECIDE_ABORT to every participant it touched (no ack needed: presumed
+  // abort), answers its pending client request with `reply`, and forgets it.
+  void Abort(Txn* t, Reply reply);
+  void Finish(const TxnId& id, Finished f);
+  void SweepIdle();
+
+  void WhenDurable(Lsn lsn, std::function<void(Status)> fn);
+  void OnLogProgress();
+
+  const ClusterConfig config_;
+  const CoordinatorOptions options_;
+  const NodeInfo* self_ = nullptr;
+  uint32_t index_ = 0;        // N of coordinator-N
+  uint32_t incarnation_ = 0;  // this run's incarnation
+  uint64_t next_seq_ = 1;
+
+  zmq::context_t context_{1};
+  zmq::socket_t router_{context_, zmq::socket_type::router};
+  EventLoop loop_;
+  RpcClient participants_{&context_, &loop_};
+  std::unique_ptr<HashRing> ring_;  // ring index == participants_ peer index
+  Notifier log_notifier_;
+  std::unique_ptr<wal::Log> log_;
+  int lock_fd_ = -1;
+
+  std::unordered_map<TxnId, std::unique_ptr<Txn>, TxnIdHash> txns_;
+  std::unordered_map<TxnId, Finished, TxnIdHash> finished_;  // bounded, FIFO
+  std::deque<TxnId> finished_order_;
+  std::multimap<Lsn, std::function<void(Status)>> durable_waiters_;
+  std::string buffer_;
+};
+
+}  // namespace kv2pc::coordinator

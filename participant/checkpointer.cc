@@ -1,0 +1,69 @@
+// See checkpointer.h.
+#include "participant/checkpointer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace kv2pc::participant {
+
+Checkpointer::Checkpointer(std::unique_ptr<SqliteStore> store)
+    : applied_lsn_(store->applied_lsn()), store_(std::move(store)) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Checkpointer::~Checkpointer() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Checkpointer::Submit(std::vector<wal::WriteOp> writes, Lsn lsn) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& w : writes) pending_[std::move(w.key)] = std::move(w.value);
+    pending_lsn_ = std::max(pending_lsn_, lsn);
+  }
+  cv_.notify_one();
+}
+
+Lsn Checkpointer::applied_lsn() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return applied_lsn_;
+}
+
+void Checkpointer::Loop() {
+  int failures = 0;
+  std::unique_lock<std::mutex> l(mu_);
+  while (true) {
+    cv_.wait(l, [this] { return stop_ || pending_lsn_ > applied_lsn_; });
+    if (pending_lsn_ <= applied_lsn_) return;  // stop_ and nothing left
+    std::map<std::string, std::optional<std::string>> batch;
+    batch.swap(pending_);
+    Lsn lsn = pending_lsn_;
+    l.unlock();
+    std::vector<KeyWrite> writes;
+    writes.reserve(batch.size());
+    for (auto& [k, v] : batch) writes.push_back(KeyWrite{k, v});
+    Status s = store_->ApplyBatch(writes, lsn);
+    l.lock();
+    if (s.ok()) {
+      applied_lsn_ = lsn;
+      failures = 0;
+      continue;
+    }
+    // Keep the batch under anything submitted meanwhile (newer values win), retry later.
+    for (auto& [k, v] : batch) pending_.try_emplace(k, std::move(v));
+    if (++failures == 1 || failures % 100 == 0) {
+      spdlog::error("checkpoint to SQLite failed ({} times): {}", failures, s.ToString());
+    }
+    bool stopping = stop_;
+    cv_.wait_for(l, std::chrono::milliseconds(stopping ? 0 : 1000));
+    if (stopping) return;  // the WAL still has everything; recovery replays it
+  }
+}
+
+}  // namespace kv2pc::participant

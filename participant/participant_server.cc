@@ -1,0 +1,676 @@
+// Participant event loop and 2PC state machine. See participant_server.h and transaction.h.
+#include "participant/participant_server.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+
+#include "common/codec.h"
+#include "common/logging.h"
+#include "common/transport.h"
+#include "recovery/participant_replay.h"
+#include "wal/record.h"
+
+namespace kv2pc::participant {
+
+namespace {
+constexpr size_t kFinishedMemory = 100000;  // finished txn ids remembered for clear answers
+constexpr size_t kCheckpointBatch = 4096;   // hand dirty writes over at least this often
+
+Reply OkReply() { return Reply{}; }
+}  // namespace
+
+const char* TxnStateName(TxnState s) {
+  switch (s) {
+    case TxnState::kActive: return "ACTIVE";
+    case TxnState::kPreparing: return "PREPARING";
+    case TxnState::kPrepared: return "PREPARED";
+    case TxnState::kCommitted: return "COMMITTED";
+    case TxnState::kAborted: return "ABORTED";
+  }
+  return "?";
+}
+
+ParticipantServer::ParticipantServer(const ClusterConfig& config,
+                                     const ParticipantOptions& options)
+    : config_(config), options_(options) {}
+
+ParticipantServer::~ParticipantServer() {
+  // Order: stop taking requests, let the WAL flush what was appended, then the checkpointer
+  // writes what it was given. Parked replies are simply dropped: their peers will time out.
+  log_.reset();
+  checkpointer_.reset();
+  if (lock_fd_ >= 0) close(lock_fd_);
+}
+
+Result<std::unique_ptr<ParticipantServer>> ParticipantServer::Create(
+    const ClusterConfig& config, const ParticipantOptions& options) {
+  std::unique_ptr<ParticipantServer> s(new ParticipantServer(config, options));
+  s->self_ = s->config_.Find(options.node);
+  if (s->self_ == nullptr || s->self_->role != Role::kParticipant) {
+    return Status::InvalidArgument("'" + options.node +
+                                   "' is not a participant in the cluster layout");
+  }
+  KV2PC_RETURN_IF_ERROR(s->Recover());
+  KV2PC_RETURN_IF_ERROR(s->Listen());
+  return s;
+}
+
+Status ParticipantServer::Recover() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.data_dir, ec);
+  if (ec) return Status::IOError("cannot create " + options_.data_dir + ": " + ec.message());
+  std::string lock_path = options_.data_dir + "/LOCK";
+  lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) return Status::IOError("cannot open " + lock_path + ": " + strerror(errno));
+  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return Status::Unavailable(options_.data_dir + " is in use by another process (" +
+                               lock_path + " is locked)");
+  }
+
+  // 1. The checkpoint.
+  KV2PC_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(options_.data_dir + "/data.sqlite"));
+  KV2PC_RETURN_IF_ERROR(store->LoadAll([this](std::string_view k, std::string_view v) {
+    data_.emplace(std::string(k), std::string(v));
+  }));
+  Lsn applied = store->applied_lsn();
+  size_t loaded = data_.size();
+
+  // 2. The WAL on top of it.
+  recovery::ParticipantReplay replay(applied);
+  wal::LogOptions lo;
+  lo.dir = options_.data_dir + "/wal";
+  lo.segment_size = options_.wal_segment_size;
+  lo.on_durable = [this] { log_notifier_.Notify(); };
+  auto log = wal::Log::Open(lo, [&replay](const wal::RecordView& r) { return replay.Visit(r); });
+  if (!log.ok()) return log.status().WithContext("recovering " + lo.dir);
+  log_ = std::move(log).value();
+  for (const auto& commit : replay.commits_to_apply()) {
+    for (const auto& w : commit.writes) {
+      if (w.value) {
+        data_[w.key] = *w.value;
+      } else {
+        data_.erase(w.key);
+      }
+    }
+    // Re-checkpoint what the WAL had beyond the checkpoint (I5: these are durable).
+    dirty_.insert(dirty_.end(), commit.writes.begin(), commit.writes.end());
+    dirty_lsn_ = std::max(dirty_lsn_, commit.lsn);
+  }
+  for (const auto& [id, committed] : replay.finished()) Forget(id, committed);
+
+  // 3. In-doubt transactions get their X locks back before anything is served (I3).
+  for (const auto& p : replay.in_doubt()) {
+    auto t = std::make_unique<Transaction>();
+    t->id = p.txn;
+    t->state = TxnState::kPrepared;
+    t->recovered = true;
+    t->prepare_lsn = p.lsn;
+    t->prepared_at = EventLoop::Now();
+    for (const auto& w : p.writes) {
+      t->writes[w.key] = w.value;
+      auto r = locks_.Acquire(t->id, w.key, LockMode::kExclusive, nullptr);
+      KV2PC_CHECK(r == LockManager::Acquired::kGranted, "in-doubt locks cannot conflict");
+    }
+    spdlog::warn("{} is in doubt: PREPARED at LSN {} with {} write(s), no outcome logged; "
+                 "asking {}",
+                 p.txn.ToString(), p.lsn, p.writes.size(), CoordinatorName(p.txn.coordinator));
+    txns_.emplace(p.txn, std::move(t));
+  }
+  checkpointer_ = std::make_unique<Checkpointer>(std::move(store));
+  spdlog::info("recovered: {} keys from the checkpoint (applied LSN {}), {} commit(s) replayed "
+               "from the WAL, {} transaction(s) in doubt, log ends at LSN {}",
+               loaded, applied, replay.commits_to_apply().size(), replay.in_doubt().size(),
+               log_->last_lsn());
+  return Status::OK();
+}
+
+Status ParticipantServer::Listen() {
+  ConfigureSocket(router_);
+  std::string endpoint = options_.bind.empty() ? self_->endpoint : options_.bind;
+  KV2PC_RETURN_IF_ERROR(Bind(router_, endpoint));
+  for (const NodeInfo* c : config_.coordinators()) {
+    KV2PC_ASSIGN_OR_RETURN(size_t peer, coordinators_.AddPeer(c->name, c->endpoint));
+    coordinator_peer_[static_cast<uint32_t>(ClusterConfig::CoordinatorIndex(c->name))] = peer;
+  }
+  loop_.AddSocket(&router_, [this] { OnRequests(); });
+  loop_.AddFd(log_notifier_.fd(), [this] {
+    log_notifier_.Drain();
+    OnLogProgress();
+  });
+  spdlog::info("{} listening on {}", self_->name, endpoint);
+  return Status::OK();
+}
+
+void ParticipantServer::Run(int signal_fd) {
+  if (signal_fd >= 0) {
+    loop_.AddFd(signal_fd, [this, signal_fd] {
+      signalfd_siginfo info;
+      if (read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+        spdlog::info("signal {} received: shutting down", info.ssi_signo);
+      }
+      loop_.Stop();
+    });
+  }
+  ScheduleCheckpoint();
+  Sweep();
+  loop_.Run();
+  spdlog::info("{} stopped", self_->name);
+}
+
+// ---- Requests ----
+
+void ParticipantServer::OnRequests() {
+  RoutedRequest req;
+  bool dropped = false;
+  for (int i = 0; i < 1024 && RecvRouted(router_, &req, &dropped); i++) {
+    if (dropped) {
+      spdlog::warn("dropped a message with bad framing");
+      continue;
+    }
+    auto to = std::make_shared<ReplyTo>();
+    to->envelope = std::move(req.envelope);
+    Result<Message> msg = DecodeMessage(View(req.payload), &to->request_id);
+    if (!msg.ok()) {
+      spdlog::warn("rejected a malformed request: {}", msg.status().message());
+      Send(to, Reply::Error(DecodeErrorCode(msg.status()), msg.status().message()));
+      continue;
+    }
+    Dispatch(std::move(msg).value(), std::move(to));
+  }
+}
+
+void ParticipantServer::Dispatch(Message msg, ReplyToPtr to) {
+  std::visit(
+      [&](auto&& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, ReadRequest>) {
+          HandleRead(body, std::move(to));
+        } else if constexpr (std::is_same_v<T, WriteRequest>) {
+          HandleWrite(std::move(body), std::move(to));
+        } else if constexpr (std::is_same_v<T, PrepareRequest>) {
+          HandlePrepare(body, std::move(to));
+        } else if constexpr (std::is_same_v<T, DecideCommitRequest>) {
+          HandleDecideCommit(body, std::move(to));
+        } else if constexpr (std::is_same_v<T, DecideAbortRequest>) {
+          HandleDecideAbort(body, std::move(to));
+        } else if constexpr (std::is_same_v<T, PingRequest>) {
+          Reply r;
+          r.node = self_->name;
+          r.role = "participant";
+          Send(to, r);
+        } else {
+          Send(to, Reply::Error(ErrorCode::kMalformedRequest,
+                                std::string(MsgTypeName(msg.type())) +
+                                    " is not a request a participant serves"));
+        }
+      },
+      std::move(msg.body));
+}
+
+void ParticipantServer::Send(const ReplyToPtr& to, const Reply& reply) {
+  SendReply(router_, *to, reply, &buffer_);
+}
+
+Transaction* ParticipantServer::ActiveTxnFor(const TxnId& id, uint32_t seq,
+                                             const ReplyToPtr& to) {
+  auto it = txns_.find(id);
+  if (it == txns_.end()) {
+    if (auto f = finished_.find(id); f != finished_.end()) {
+      Send(to, f->second ? Reply::Error(ErrorCode::kTxnAlreadyCommitted,
+                                        id.ToString() + " has already committed")
+                         : Reply::Error(ErrorCode::kTxnAlreadyAborted,
+                                        id.ToString() + " has already aborted"));
+      return nullptr;
+    }
+    if (seq != 0) {
+      // Earlier operations of this transaction were lost: we restarted since.
+      Send(to, Reply::AbortedBecause(AbortReason::kParticipantRestarted,
+                                     self_->name + " restarted and lost the earlier work of " +
+                                         id.ToString()));
+      Forget(id, false);
+      return nullptr;
+    }
+    auto t = std::make_unique<Transaction>();
+    t->id = id;
+    it = txns_.emplace(id, std::move(t)).first;
+  }
+  Transaction* t = it->second.get();
+  if (t->state != TxnState::kActive) {
+    Send(to, Reply::Error(ErrorCode::kTxnBusy, id.ToString() + " is " + TxnStateName(t->state) +
+                                                   " and takes no more reads or writes"));
+    return nullptr;
+  }
+  if (t->waiting_op != nullptr) {
+    Send(to, Reply::Error(ErrorCode::kTxnBusy, id.ToString() + " is waiting for a lock"));
+    return nullptr;
+  }
+  if (seq != t->ops) {
+    std::string why = "operation " + std::to_string(seq) + " of " + id.ToString() +
+                      " arrived but " + self_->name + " has seen " + std::to_string(t->ops);
+    AbortTxn(t, AbortReason::kParticipantRestarted, why);  // t is gone
+    Send(to, Reply::AbortedBecause(AbortReason::kParticipantRestarted, why));
+    return nullptr;
+  }
+  t->ops++;
+  t->last_activity = EventLoop::Now();
+  return t;
+}
+
+void ParticipantServer::HandleRead(const ReadRequest& req, ReplyToPtr to) {
+  if (req.key.size() > kMaxKeySize) {
+    Send(to, Reply::Error(ErrorCode::kKeyTooLarge, "key is " + std::to_string(req.key.size()) +
+                                                       " bytes; the limit is 256"));
+    return;
+  }
+  Transaction* t = ActiveTxnFor(req.txn, req.seq, to);
+  if (t == nullptr) return;
+  if (auto w = t->writes.find(req.key); w != t->writes.end()) {
+    Reply r;  // read your own write (its X lock is held)
+    r.found = w->second.has_value();
+    r.value = w->second;
+    Send(to, r);
+    return;
+  }
+  TxnId id = t->id;
+  std::string key = req.key;
+  auto granted = locks_.Acquire(id, key, LockMode::kShared, [this, id, key, to] {
+    auto it = txns_.find(id);
+    if (it == txns_.end()) return;
+    Transaction* tx = it->second.get();
+    loop_.Cancel(tx->lock_timer);
+    tx->waiting_op.reset();
+    ReadLocked(tx, key, to);
+  });
+  if (granted == LockManager::Acquired::kGranted) {
+    ReadLocked(t, key, to);
+  } else {
+    ParkOnLock(t, key, std::move(to));
+  }
+}
+
+void ParticipantServer::ReadLocked(Transaction* t, const std::string& key, const ReplyToPtr& to) {
+  (void)t;
+  Reply r;
+  if (auto it = data_.find(key); it != data_.end()) {
+    r.found = true;
+    r.value = it->second;
+  }
+  Send(to, r);
+}
+
+void ParticipantServer::HandleWrite(WriteRequest req, ReplyToPtr to) {
+  if (req.key.size() > kMaxKeySize) {
+    Send(to, Reply::Error(ErrorCode::kKeyTooLarge, "key is " + std::to_string(req.key.size()) +
+                                                       " bytes; the limit is 256"));
+    return;
+  }
+  if (req.value && req.value->size() > kMaxValueSize) {
+    Send(to, Reply::Error(ErrorCode::kValueTooLarge, "value is " +
+                                                         std::to_string(req.value->size()) +
+                                                         " bytes; the limit is 1048576"));
+    return;
+  }
+  Transaction* t = ActiveTxnFor(req.txn, req.seq, to);
+  if (t == nullptr) return;
+  TxnId id = t->id;
+  auto key = std::make_shared<std::string>(std::move(req.key));
+  auto value = std::make_shared<std::optional<std::string>>(std::move(req.value));
+  auto apply = [this, id, key, value](const ReplyToPtr& reply_to) {
+    auto it = txns_.find(id);
+    if (it == txns_.end()) return;
+    it->second->writes[*key] = std::move(*value);
+    Send(reply_to, OkReply());
+  };
+  auto granted = locks_.Acquire(id, *key, LockMode::kExclusive, [this, id, apply, to] {
+    auto it = txns_.find(id);
+    if (it == txns_.end()) return;
+    loop_.Cancel(it->second->lock_timer);
+    it->second->waiting_op.reset();
+    apply(to);
+  });
+  if (granted == LockManager::Acquired::kGranted) {
+    apply(to);
+  } else {
+    ParkOnLock(t, *key, std::move(to));
+  }
+}
+
+void ParticipantServer::ParkOnLock(Transaction* t, const std::string& key, ReplyToPtr to) {
+  t->waiting_op = std::move(to);
+  TxnId id = t->id;
+  std::string shown = PrintableBytes(key, 40);
+  t->lock_timer = loop_.RunAfter(options_.lock_timeout, [this, id, shown] {
+    auto it = txns_.find(id);
+    if (it == txns_.end() || it->second->waiting_op == nullptr) return;
+    AbortTxn(it->second.get(), AbortReason::kLockTimeout,
+             "lock wait on key '" + shown + "' at " + self_->name + " timed out after " +
+                 std::to_string(options_.lock_timeout.count()) + " ms");
+  });
+}
+
+void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) {
+  auto it = txns_.find(req.txn);
+  if (it == txns_.end()) {
+    Reply r;
+    auto f = finished_.find(req.txn);
+    if (f != finished_.end() && f->second) {
+      r.vote = Vote::kYes;  // a repeat after the commit: harmless
+    } else {
+      r.vote = Vote::kNo;
+      r.error = f != finished_.end() ? req.txn.ToString() + " has aborted here"
+                                     : self_->name + " does not know " + req.txn.ToString() +
+                                           " (it restarted, or the work was lost)";
+    }
+    Send(to, r);
+    return;
+  }
+  Transaction* t = it->second.get();
+  switch (t->state) {
+    case TxnState::kPreparing:
+      t->vote_waiters.push_back(std::move(to));  // answered with the first one (I1)
+      return;
+    case TxnState::kPrepared:
+    case TxnState::kCommitted: {
+      Reply r;
+      r.vote = Vote::kYes;
+      Send(to, r);
+      return;
+    }
+    case TxnState::kAborted:
+    case TxnState::kActive:
+      break;
+  }
+  if (t->waiting_op != nullptr || req.ops != t->ops) {
+    std::string why = t->waiting_op != nullptr
+                          ? "PREPARE arrived while an operation waits for a lock"
+                          : "PREPARE counts " + std::to_string(req.ops) + " operations but " +
+                                self_->name + " received " + std::to_string(t->ops);
+    AbortTxn(t, AbortReason::kVoteNo, why);
+    Reply r;
+    r.vote = Vote::kNo;
+    r.error = why;
+    Send(to, r);
+    return;
+  }
+  if (t->writes.empty()) {
+    // Nothing to make durable and nothing to decide: drop out of phase 2.
+    TxnId id = t->id;
+    locks_.ReleaseAll(id);
+    txns_.erase(id);
+    Forget(id, true);
+    Reply r;
+    r.vote = Vote::kReadOnly;
+    Send(to, r);
+    return;
+  }
+  wal::PrepareRecord rec;
+  rec.txn = t->id;
+  for (const auto& [k, v] : t->writes) rec.writes.push_back(wal::WriteOp{k, v});
+  Result<Lsn> lsn = log_->Append(wal::kPrepare, rec.Encode());
+  if (!lsn.ok()) {
+    AbortTxn(t, AbortReason::kLogFailure, lsn.status().ToString());
+    Reply r;
+    r.vote = Vote::kNo;
+    r.error = "cannot log PREPARE: " + lsn.status().ToString();
+    Send(to, r);
+    return;
+  }
+  t->state = TxnState::kPreparing;
+  t->prepare_lsn = *lsn;
+  t->vote_waiters.push_back(std::move(to));
+  TxnId id = t->id;
+  WhenDurable(*lsn, [this, id](Status s) { OnPrepareDurable(id, std::move(s)); });
+}
+
+void ParticipantServer::OnPrepareDurable(const TxnId& id, Status s) {
+  auto it = txns_.find(id);
+  if (it == txns_.end()) return;  // aborted meanwhile; its waiters were answered NO
+  Transaction* t = it->second.get();
+  if (t->state != TxnState::kPreparing) return;
+  auto waiters = std::move(t->vote_waiters);
+  t->vote_waiters.clear();
+  Reply r;
+  if (s.ok()) {
+    t->state = TxnState::kPrepared;  // (I1): durable, now the vote may leave
+    t->prepared_at = EventLoop::Now();
+    r.vote = Vote::kYes;
+  } else {
+    AbortTxn(t, AbortReason::kLogFailure, s.ToString());
+    r.vote = Vote::kNo;
+    r.error = "PREPARE could not be made durable: " + s.ToString();
+  }
+  for (auto& w : waiters) Send(w, r);
+}
+
+void ParticipantServer::HandleDecideCommit(const DecideCommitRequest& req, ReplyToPtr to) {
+  auto it = txns_.find(req.txn);
+  if (it == txns_.end()) {
+    auto f = finished_.find(req.txn);
+    if (f != finished_.end() && !f->second) {
+      spdlog::error("DECIDE_COMMIT for {}, which this participant aborted", req.txn.ToString());
+      Send(to, Reply::Error(ErrorCode::kTxnAlreadyAborted, req.txn.ToString() +
+                                                               " has aborted here"));
+      return;
+    }
+    Send(to, OkReply());  // a repeat, or a read-only participant: nothing left to do
+    return;
+  }
+  Transaction* t = it->second.get();
+  if (t->state == TxnState::kActive) {
+    Send(to, Reply::Error(ErrorCode::kMalformedRequest,
+                          "DECIDE_COMMIT for " + req.txn.ToString() + ", which never prepared"));
+    return;
+  }
+  if (t->state == TxnState::kCommitted) {
+    // The COMMIT record is in flight: ack when it is durable (I4).
+    WhenDurable(log_->last_lsn(), [this, to](Status s) {
+      Send(to, s.ok() ? OkReply() : Reply::Error(ErrorCode::kInternalError, s.ToString()));
+    });
+    return;
+  }
+  CommitPrepared(t, to);
+}
+
+void ParticipantServer::CommitPrepared(Transaction* t, const ReplyToPtr& ack_to) {
+  wal::CommitRecord rec{t->id};
+  Result<Lsn> lsn = log_->Append(wal::kCommit, rec.Encode());
+  if (!lsn.ok()) {
+    // We cannot record the outcome: stay PREPARED (I2); the coordinator retries.
+    spdlog::error("cannot log COMMIT of {}: {}", t->id.ToString(), lsn.status().ToString());
+    if (ack_to) Send(ack_to, Reply::Error(ErrorCode::kInternalError, lsn.status().ToString()));
+    return;
+  }
+  // The decision is already durable at the coordinator, so the writes can be applied and
+  // the locks released now; only our acknowledgement must wait for our own record (I4).
+  std::vector<wal::WriteOp> writes;
+  writes.reserve(t->writes.size());
+  for (auto& [k, v] : t->writes) {
+    if (v) {
+      data_[k] = *v;
+    } else {
+      data_.erase(k);
+    }
+    writes.push_back(wal::WriteOp{k, std::move(v)});
+  }
+  if (t->recovered) {
+    spdlog::info("{} -> COMMIT (in doubt since restart; the coordinator's decision arrived)",
+                 t->id.ToString());
+  }
+  TxnId id = t->id;
+  t->state = TxnState::kCommitted;
+  t->writes.clear();
+  locks_.ReleaseAll(id);
+  Lsn commit_lsn = *lsn;
+  WhenDurable(commit_lsn, [this, id, ack_to, commit_lsn,
+                           writes = std::move(writes)](Status s) mutable {
+    if (s.ok()) {
+      dirty_.insert(dirty_.end(), std::make_move_iterator(writes.begin()),
+                    std::make_move_iterator(writes.end()));
+      dirty_lsn_ = commit_lsn;  // (I5)
+      if (dirty_.size() >= kCheckpointBatch) {
+        checkpointer_->Submit(std::move(dirty_), dirty_lsn_);
+        dirty_.clear();
+      }
+    }
+    if (ack_to) {
+      Send(ack_to, s.ok() ? OkReply() : Reply::Error(ErrorCode::kInternalError, s.ToString()));
+    }
+    txns_.erase(id);
+    Forget(id, true);
+  });
+}
+
+void ParticipantServer::HandleDecideAbort(const DecideAbortRequest& req, ReplyToPtr to) {
+  auto it = txns_.find(req.txn);
+  if (it == txns_.end()) {
+    auto f = finished_.find(req.txn);
+    if (f != finished_.end() && f->second) {
+      spdlog::error("DECIDE_ABORT for {}, which this participant committed", req.txn.ToString());
+      Send(to, Reply::Error(ErrorCode::kTxnAlreadyCommitted,
+                            req.txn.ToString() + " has committed here"));
+      return;
+    }
+    Forget(req.txn, false);  // an abort may overtake the work it cancels: remember it
+    Send(to, OkReply());
+    return;
+  }
+  Transaction* t = it->second.get();
+  if (t->state == TxnState::kCommitted) {
+    spdlog::error("DECIDE_ABORT for {}, which this participant committed", req.txn.ToString());
+    Send(to, Reply::Error(ErrorCode::kTxnAlreadyCommitted,
+                          req.txn.ToString() + " has committed here"));
+    return;
+  }
+  if (t->recovered) {
+    spdlog::info("{} -> ABORT (in doubt since restart; the coordinator's decision arrived)",
+                 t->id.ToString());
+  }
+  AbortTxn(t, AbortReason::kClientAbort, "aborted by its coordinator");
+  Send(to, OkReply());
+}
+
+void ParticipantServer::AbortTxn(Transaction* t, AbortReason reason, const std::string& why) {
+  TxnId id = t->id;
+  if (t->state == TxnState::kPreparing || t->state == TxnState::kPrepared) {
+    // Presumed abort: the ABORT record need not be forced; if it is lost, the transaction
+    // is in doubt after a restart and the coordinator answers ABORTED.
+    Result<Lsn> lsn = log_->Append(wal::kAbort, wal::AbortRecord{id}.Encode());
+    if (!lsn.ok()) spdlog::warn("cannot log ABORT of {}: {}", id.ToString(), lsn.status().ToString());
+  }
+  if (t->waiting_op) {
+    loop_.Cancel(t->lock_timer);
+    Send(t->waiting_op, Reply::AbortedBecause(reason, why));
+    t->waiting_op.reset();
+  }
+  if (!t->vote_waiters.empty()) {
+    Reply r;
+    r.vote = Vote::kNo;
+    r.error = why;
+    for (auto& w : t->vote_waiters) Send(w, r);
+  }
+  txns_.erase(id);  // t is gone from here on
+  locks_.ReleaseAll(id);
+  Forget(id, false);
+}
+
+void ParticipantServer::Forget(const TxnId& id, bool committed) {
+  if (finished_.insert_or_assign(id, committed).second) finished_order_.push_back(id);
+  while (finished_order_.size() > kFinishedMemory) {
+    finished_.erase(finished_order_.front());
+    finished_order_.pop_front();
+  }
+}
+
+// ---- Durability ----
+
+void ParticipantServer::WhenDurable(Lsn lsn, std::function<void(Status)> fn) {
+  if (lsn <= log_->durable_lsn()) {
+    fn(Status::OK());
+    return;
+  }
+  durable_waiters_.emplace(lsn, std::move(fn));
+}
+
+void ParticipantServer::OnLogProgress() {
+  Status failure = log_->failure();
+  if (!failure.ok()) {
+    // Fail-stop (never retry an fsync): recovery restores what was durable.
+    spdlog::critical("the WAL failed: {}; exiting so that recovery can take over",
+                     failure.ToString());
+    spdlog::shutdown();
+    std::_Exit(70);
+  }
+  Lsn durable = log_->durable_lsn();
+  while (!durable_waiters_.empty() && durable_waiters_.begin()->first <= durable) {
+    auto fn = std::move(durable_waiters_.begin()->second);
+    durable_waiters_.erase(durable_waiters_.begin());
+    fn(Status::OK());
+  }
+}
+
+void ParticipantServer::ScheduleCheckpoint() {
+  if (!dirty_.empty()) {
+    checkpointer_->Submit(std::move(dirty_), dirty_lsn_);
+    dirty_.clear();
+  }
+  loop_.RunAfter(options_.checkpoint_interval, [this] { ScheduleCheckpoint(); });
+}
+
+void ParticipantServer::Sweep() {
+  auto now = EventLoop::Now();
+  std::vector<TxnId> idle, undecided;
+  for (auto& [id, t] : txns_) {
+    if (t->state == TxnState::kActive && t->waiting_op == nullptr &&
+        now - t->last_activity > options_.txn_idle_timeout) {
+      idle.push_back(id);
+    } else if (t->state == TxnState::kPrepared &&
+               (t->recovered || now - t->prepared_at >= options_.outcome_query_interval)) {
+      undecided.push_back(id);
+    }
+  }
+  for (const TxnId& id : idle) {
+    spdlog::info("{} -> ABORT: idle for more than {} ms while ACTIVE", id.ToString(),
+                 options_.txn_idle_timeout.count());
+    AbortTxn(txns_.at(id).get(), AbortReason::kIdleTimeout, "idle timeout");
+  }
+  for (const TxnId& id : undecided) QueryOutcome(id);
+  loop_.RunAfter(options_.outcome_query_interval, [this] { Sweep(); });
+}
+
+void ParticipantServer::QueryOutcome(const TxnId& id) {
+  auto peer = coordinator_peer_.find(id.coordinator);
+  if (peer == coordinator_peer_.end()) {
+    spdlog::error("{} stays in doubt: {} is not in the cluster layout", id.ToString(),
+                  CoordinatorName(id.coordinator));
+    return;
+  }
+  std::string coordinator = CoordinatorName(id.coordinator);
+  coordinators_.Call(
+      peer->second, QueryOutcomeRequest{id}, options_.outcome_query_interval,
+      [this, id, coordinator](Result<Reply> r) {
+        auto it = txns_.find(id);
+        if (it == txns_.end() || it->second->state != TxnState::kPrepared) return;
+        if (!r.ok() || !r->ok() || !r->outcome || *r->outcome == Outcome::kPending) {
+          return;  // asked again on the next sweep
+        }
+        Transaction* t = it->second.get();
+        t->recovered = false;
+        if (*r->outcome == Outcome::kCommitted) {
+          spdlog::info("{} -> COMMIT: decision record at {}", id.ToString(), coordinator);
+          CommitPrepared(t, nullptr);
+        } else {
+          spdlog::info("{} -> ABORT: no decision record at {} (presumed abort)", id.ToString(),
+                       coordinator);
+          AbortTxn(t, AbortReason::kClientAbort, "presumed abort");
+        }
+      });
+}
+
+}  // namespace kv2pc::participant

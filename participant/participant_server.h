@@ -1,0 +1,142 @@
+// ParticipantServer: one participant process. Owns a partition of the keys, runs strict 2PL
+// over them, votes in two-phase commit and makes its votes and outcomes durable in its WAL.
+//
+// Design note (docs/architecture.md has the whole story):
+//   Threads:  the event loop (everything below), the WAL's flusher (fdatasync), and the
+//             checkpointer (SQLite). The loop never waits for the disk: it appends a record,
+//             parks the reply until the flusher reports the LSN durable (group commit).
+//   Files in --data-dir: LOCK (flock: one process per data dir), wal/ (segments),
+//             data.sqlite (checkpointed committed data).
+//   Start-up: lock the dir, load data.sqlite, replay the WAL (recovery/participant_replay),
+//             re-take the X locks of every PREPARED transaction without an outcome (in doubt),
+//             then bind and serve; in-doubt transactions are resolved by asking their
+//             coordinator (QUERY_OUTCOME, with backoff) or by its DECIDE_COMMIT/ABORT.
+//
+// NOTES (invariants):
+//  (I1) a YES vote leaves only after the transaction's PREPARE record is durable.
+//  (I2) a PREPARED transaction is committed or aborted only on the coordinator's decision.
+//  (I3) the X locks of a PREPARED transaction are held across restarts until it is decided.
+//  (I4) a DECIDE_COMMIT is acknowledged only after its COMMIT record is durable (so the
+//       coordinator may forget its decision once every participant has acknowledged).
+//  (I5) a checkpoint contains only commits whose COMMIT record is durable, and records the
+//       highest such LSN with the data in one SQLite transaction.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <zmq.hpp>
+
+#include "common/config.h"
+#include "common/event_loop.h"
+#include "common/messages.h"
+#include "common/partitioner.h"
+#include "common/rpc.h"
+#include "participant/checkpointer.h"
+#include "participant/lock_manager.h"
+#include "participant/transaction.h"
+#include "wal/log.h"
+
+namespace kv2pc::participant {
+
+struct ParticipantOptions {
+  std::string node;      // this node's name in the cluster layout
+  std::string data_dir;  // created if missing
+  std::string bind;      // endpoint to bind; empty = the node's endpoint in the layout
+  std::chrono::milliseconds lock_timeout{5000};
+  std::chrono::milliseconds checkpoint_interval{1000};
+  std::chrono::milliseconds outcome_query_interval{1000};
+  std::chrono::milliseconds txn_idle_timeout{30000};
+  uint64_t wal_segment_size = 64ull << 20;
+};
+
+class ParticipantServer {
+ public:
+  // Recovers from --data-dir and binds. Returns Unavailable when the port is taken,
+  // Corruption when the log is damaged before its tail, IOError for file problems.
+  static Result<std::unique_ptr<ParticipantServer>> Create(const ClusterConfig& config,
+                                                           const ParticipantOptions& options);
+  ~ParticipantServer();
+  ParticipantServer(const ParticipantServer&) = delete;
+  ParticipantServer& operator=(const ParticipantServer&) = delete;
+
+  // Serves until Stop() (thread-safe) or a termination signal delivered to `signal_fd` (if
+  // >= 0, a signalfd the caller set up).
+  void Run(int signal_fd);
+  void Stop() { loop_.Stop(); }
+
+ private:
+  ParticipantServer(const ClusterConfig& config, const ParticipantOptions& options);
+  Status Recover();
+  Status Listen();
+
+  // Request dispatch.
+  void OnRequests();
+  void Dispatch(Message msg, ReplyToPtr to);
+  void HandleRead(const ReadRequest& req, ReplyToPtr to);
+  void HandleWrite(WriteRequest req, ReplyToPtr to);
+  void HandlePrepare(const PrepareRequest& req, ReplyToPtr to);
+  void HandleDecideCommit(const DecideCommitRequest& req, ReplyToPtr to);
+  void HandleDecideAbort(const DecideAbortRequest& req, ReplyToPtr to);
+  void Send(const ReplyToPtr& to, const Reply& reply);
+
+  // Transaction steps.
+  // Returns the ACTIVE transaction for an operation with sequence number `seq`, creating it
+  // when seq == 0; nullptr after replying with the reason it cannot proceed.
+  Transaction* ActiveTxnFor(const TxnId& id, uint32_t seq, const ReplyToPtr& to);
+  void ReadLocked(Transaction* t, const std::string& key, const ReplyToPtr& to);
+  void ParkOnLock(Transaction* t, const std::string& key, ReplyToPtr to);
+  void OnPrepareDurable(const TxnId& id, Status s);
+  void CommitPrepared(Transaction* t, const ReplyToPtr& ack_to);
+  // Rolls back `t` (any state but COMMITTED), logging ABORT if it had prepared, answering
+  // parked requests, releasing locks, and forgetting it. `why` goes to parked requests.
+  void AbortTxn(Transaction* t, AbortReason reason, const std::string& why);
+  void Forget(const TxnId& id, bool committed);
+
+  // Durability plumbing.
+  void WhenDurable(Lsn lsn, std::function<void(Status)> fn);
+  void OnLogProgress();
+  void ScheduleCheckpoint();
+  // Periodic: asks the coordinator about PREPARED transactions that have waited for a
+  // decision longer than outcome_query_interval (in doubt after a restart, or a lost
+  // decision message), and aborts ACTIVE transactions idle longer than txn_idle_timeout
+  // (their coordinator or client is gone).
+  void Sweep();
+  void QueryOutcome(const TxnId& id);
+
+  const ClusterConfig config_;
+  const ParticipantOptions options_;
+  const NodeInfo* self_ = nullptr;
+
+  zmq::context_t context_{1};
+  zmq::socket_t router_{context_, zmq::socket_type::router};
+  EventLoop loop_;
+  RpcClient coordinators_{&context_, &loop_};
+  std::unordered_map<uint32_t, size_t> coordinator_peer_;  // coordinator index -> rpc peer
+  Notifier log_notifier_;
+  int lock_fd_ = -1;
+
+  std::unique_ptr<wal::Log> log_;
+  std::unique_ptr<Checkpointer> checkpointer_;
+  LockManager locks_;
+
+  // Committed data (every committed write is applied here before the lock is released).
+  std::unordered_map<std::string, std::string> data_;
+  std::unordered_map<TxnId, std::unique_ptr<Transaction>, TxnIdHash> txns_;
+  // Recently finished transactions and whether they committed, so repeats get a clear answer.
+  // Bounded (FIFO eviction): a forgotten id is answered as unknown.
+  std::unordered_map<TxnId, bool, TxnIdHash> finished_;
+  std::deque<TxnId> finished_order_;
+  // Callbacks waiting for an LSN to become durable, in LSN order.
+  std::multimap<Lsn, std::function<void(Status)>> durable_waiters_;
+  // Committed writes whose COMMIT is durable, not yet handed to the checkpointer (I5).
+  std::vector<wal::WriteOp> dirty_;
+  Lsn dirty_lsn_ = 0;
+  std::string buffer_;  // reused encode buffer
+};
+
+}  // namespace kv2pc::participant

@@ -1,0 +1,65 @@
+// A participant's view of one transaction: its state, its private workspace, and the
+// requests parked on it. Owned by ParticipantServer; touched only from its event loop.
+//
+// State machine (docs/architecture.md, "Participant transaction"):
+//
+//              READ/WRITE             PREPARE (has writes)          PREPARE durable
+//   (none) --------------> ACTIVE ----------------------> PREPARING ---------------> PREPARED
+//                            |  |                             |                        |  |
+//                            |  | PREPARE (no writes):        | DECIDE_ABORT           |  | DECIDE_COMMIT
+//                            |  | vote READ_ONLY, forget      v                        |  v
+//                            |  +---------------------->  ABORTED  <-- DECIDE_ABORT ---+  COMMITTED
+//                            |                              ^                            (ack once the
+//                            +-- DECIDE_ABORT, lock timeout, idle timeout, bad op ---+    COMMIT record
+//                                                                                          is durable)
+//   Transitions -> functions:
+//     (none)->ACTIVE            ParticipantServer::ActiveTxnFor
+//     ACTIVE->PREPARING         ParticipantServer::HandlePrepare
+//     PREPARING->PREPARED       ParticipantServer::OnPrepareDurable
+//     PREPARED->COMMITTED       ParticipantServer::CommitPrepared
+//     any->ABORTED              ParticipantServer::AbortTxn
+//
+// Guarantees per state:
+//   ACTIVE     nothing logged; locks held; the participant may abort it unilaterally.
+//   PREPARING  PREPARE appended, not yet durable; no vote has left (I1).
+//   PREPARED   PREPARE durable, YES sent; only the coordinator's decision ends it: never
+//              aborted or committed unilaterally (I2); its X locks survive restarts (I3).
+//   COMMITTED  writes applied to the committed map, locks released; the DECIDE_COMMIT ack
+//              leaves only after the COMMIT record is durable (I4).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "common/event_loop.h"
+#include "common/transport.h"
+#include "common/types.h"
+
+namespace kv2pc::participant {
+
+enum class TxnState : uint8_t { kActive, kPreparing, kPrepared, kCommitted, kAborted };
+const char* TxnStateName(TxnState s);
+
+struct Transaction {
+  TxnId id;
+  TxnState state = TxnState::kActive;
+  uint32_t ops = 0;  // READ/WRITE requests received (matched against PREPARE's "ops")
+  // Workspace: the transaction's own writes, in key order; nullopt = delete.
+  std::map<std::string, std::optional<std::string>> writes;
+  bool recovered = false;  // rebuilt from the WAL at start-up (in doubt until decided)
+  Lsn prepare_lsn = 0;
+  // An operation parked on a lock, and the timer that bounds its wait.
+  ReplyToPtr waiting_op;
+  EventLoop::TimerId lock_timer = 0;
+  // PREPARE requests (first and repeats) answered when the PREPARE record is durable.
+  std::vector<ReplyToPtr> vote_waiters;
+  EventLoop::Clock::time_point prepared_at{};
+  // Last request for this transaction; an ACTIVE one idle for --txn-idle-timeout-ms aborts.
+  EventLoop::Clock::time_point last_activity{};
+};
+
+}  // namespace kv2pc::participant
