@@ -7,10 +7,19 @@
 
 namespace kv2pc {
 
-RpcClient::RpcClient(zmq::context_t* context, EventLoop* loop) : context_(context), loop_(loop) {}
+namespace {
+constexpr std::chrono::milliseconds kBacklogRetry(10);
+}  // namespace
+
+RpcClient::RpcClient(zmq::context_t* context, EventLoop* loop,
+                     std::chrono::milliseconds connect_grace)
+    : context_(context), connect_grace_(connect_grace), loop_(loop) {}
 
 Result<size_t> RpcClient::AddPeer(const std::string& name, const std::string& endpoint) {
-  auto peer = std::make_unique<Peer>(Peer{name, endpoint, zmq::socket_t(*context_, zmq::socket_type::dealer)});
+  auto peer = std::make_unique<Peer>();
+  peer->name = name;
+  peer->endpoint = endpoint;
+  peer->socket = zmq::socket_t(*context_, zmq::socket_type::dealer);
   ConfigureCallerSocket(peer->socket);
   KV2PC_RETURN_IF_ERROR(Connect(peer->socket, endpoint));
   size_t index = peers_.size();
@@ -22,26 +31,55 @@ Result<size_t> RpcClient::AddPeer(const std::string& name, const std::string& en
 void RpcClient::Call(size_t peer, MessageBody body, std::chrono::milliseconds timeout,
                      Callback done) {
   uint64_t id = next_request_id_++;
-  Message msg{id, std::move(body)};
-  buffer_.clear();
-  EncodeMessage(msg, &buffer_);
-  Status s = SendDealer(peers_[peer]->socket, buffer_);
-  if (!s.ok()) {
-    std::string why = peers_[peer]->name + " is unavailable (" + s.message() + ")";
-    loop_->RunAfter(std::chrono::milliseconds(0), [done = std::move(done), why] {
-      done(Status::Unavailable(why));
-    });
-    return;
-  }
   EventLoop::TimerId timer = loop_->RunAfter(timeout, [this, id, peer, timeout] {
-    auto it = pending_.find(id);
-    if (it == pending_.end()) return;
-    Callback cb = std::move(it->second.done);
-    pending_.erase(it);
-    cb(Status::TimedOut("no reply from " + peers_[peer]->name + " within " +
-                        std::to_string(timeout.count()) + " ms"));
+    Complete(id, Status::TimedOut("no reply from " + peers_[peer]->name + " within " +
+                                  std::to_string(timeout.count()) + " ms"));
   });
   pending_.emplace(id, Pending{std::move(done), timer});
+  buffer_.clear();
+  EncodeMessage(Message{id, std::move(body)}, &buffer_);
+  Peer& p = *peers_[peer];
+  if (p.backlog.empty() && SendDealer(p.socket, buffer_).ok()) return;
+  p.backlog.push_back(Queued{id, buffer_, EventLoop::Now() + std::min(connect_grace_, timeout)});
+  if (!p.retry_scheduled) {
+    p.retry_scheduled = true;
+    loop_->RunAfter(std::chrono::milliseconds(0), [this, peer] { FlushBacklog(peer); });
+  }
+}
+
+void RpcClient::FlushBacklog(size_t peer) {
+  Peer& p = *peers_[peer];
+  p.retry_scheduled = false;
+  auto now = EventLoop::Now();
+  while (!p.backlog.empty()) {
+    Queued& q = p.backlog.front();
+    if (!pending_.count(q.request_id)) {  // timed out meanwhile
+      p.backlog.pop_front();
+      continue;
+    }
+    if (SendDealer(p.socket, q.bytes).ok()) {
+      p.backlog.pop_front();
+      continue;
+    }
+    if (now < q.give_up) break;
+    uint64_t id = q.request_id;
+    p.backlog.pop_front();
+    Complete(id, Status::Unavailable(p.name + " is unavailable (not connected for " +
+                                     std::to_string(connect_grace_.count()) + " ms)"));
+  }
+  if (!p.backlog.empty() && !p.retry_scheduled) {
+    p.retry_scheduled = true;
+    loop_->RunAfter(kBacklogRetry, [this, peer] { FlushBacklog(peer); });
+  }
+}
+
+void RpcClient::Complete(uint64_t request_id, Result<Reply> result) {
+  auto it = pending_.find(request_id);
+  if (it == pending_.end()) return;
+  Callback cb = std::move(it->second.done);
+  loop_->Cancel(it->second.timer);
+  pending_.erase(it);
+  cb(std::move(result));
 }
 
 void RpcClient::OnReadable(size_t peer) {
@@ -61,12 +99,7 @@ void RpcClient::OnReadable(size_t peer) {
                    peers_[peer]->name);
       continue;
     }
-    auto it = pending_.find(id);
-    if (it == pending_.end()) continue;  // late reply: its caller already timed out
-    Callback cb = std::move(it->second.done);
-    loop_->Cancel(it->second.timer);
-    pending_.erase(it);
-    cb(std::move(*reply));
+    Complete(id, std::move(*reply));  // a late reply finds nothing pending and is dropped
   }
 }
 

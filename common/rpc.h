@@ -3,12 +3,20 @@
 // peer, matched to their replies by request_id.
 //
 // Every Call() ends in exactly one callback on the loop's thread, never inside Call() itself:
-// the peer's Reply, Unavailable when the message could not be sent (peer down: the DEALER
-// has ZMQ_IMMEDIATE), or TimedOut when no reply came in time. A reply that arrives after its
-// timeout is dropped. The caller decides what a failure means (e.g. abort the transaction).
+// the peer's Reply, Unavailable when the message could not be sent, or TimedOut when no reply
+// came in time. A reply that arrives after its timeout is dropped. The caller decides what a
+// failure means (e.g. abort the transaction).
+//
+// Sending to a peer that is down: the DEALERs have ZMQ_IMMEDIATE, so libzmq queues nothing
+// for a disconnected peer and a send fails at once. Such messages wait in a per-peer backlog
+// (in order) and are retried every few milliseconds for up to `connect_grace`: long enough
+// to ride out the reconnect after a peer restarts (libzmq retries the connection every
+// 100-500 ms), short enough that a peer that stays down fails requests quickly with
+// Unavailable instead of leaving them to their full timeout.
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,7 +35,8 @@ class RpcClient {
   using Callback = std::function<void(Result<Reply>)>;
 
   // `context` and `loop` must outlive this object.
-  RpcClient(zmq::context_t* context, EventLoop* loop);
+  RpcClient(zmq::context_t* context, EventLoop* loop,
+            std::chrono::milliseconds connect_grace = std::chrono::milliseconds(2000));
   RpcClient(const RpcClient&) = delete;
   RpcClient& operator=(const RpcClient&) = delete;
 
@@ -41,18 +50,30 @@ class RpcClient {
   size_t in_flight() const { return pending_.size(); }
 
  private:
+  struct Queued {
+    uint64_t request_id;
+    std::string bytes;
+    EventLoop::Clock::time_point give_up;
+  };
   struct Peer {
     std::string name;
     std::string endpoint;
     zmq::socket_t socket;
+    std::deque<Queued> backlog;  // not yet sent: the peer was not connected
+    bool retry_scheduled = false;
   };
   struct Pending {
     Callback done;
     EventLoop::TimerId timer;
   };
   void OnReadable(size_t peer);
+  // Sends what the backlog holds, in order, until a send fails; fails what waited too long.
+  void FlushBacklog(size_t peer);
+  // Ends a pending call with `result` (cancelling its timer).
+  void Complete(uint64_t request_id, Result<Reply> result);
 
   zmq::context_t* const context_;
+  const std::chrono::milliseconds connect_grace_;
   EventLoop* const loop_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::unordered_map<uint64_t, Pending> pending_;

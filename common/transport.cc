@@ -26,7 +26,7 @@ void ConfigureCallerSocket(zmq::socket_t& socket) {
   ConfigureSocket(socket);
   socket.set(zmq::sockopt::immediate, 1);
   socket.set(zmq::sockopt::reconnect_ivl, 100);
-  socket.set(zmq::sockopt::reconnect_ivl_max, 1000);
+  socket.set(zmq::sockopt::reconnect_ivl_max, 500);
 }
 
 Status Bind(zmq::socket_t& socket, const std::string& endpoint) {

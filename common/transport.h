@@ -28,7 +28,8 @@ namespace kv2pc {
 // a dead peer is noticed.
 void ConfigureSocket(zmq::socket_t& socket);
 // For DEALER sockets that call a server: additionally ZMQ_IMMEDIATE, so that while the peer
-// is down a send fails at once (PARTICIPANT_UNAVAILABLE) instead of queueing.
+// is down a send fails at once instead of queueing (RpcClient decides how long to retry), and
+// a reconnect interval of 100 ms backing off to 500 ms.
 void ConfigureCallerSocket(zmq::socket_t& socket);
 
 // Binds, turning zmq errors into a Status ("cannot listen on X: Address already in use").

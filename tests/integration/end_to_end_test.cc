@@ -1,0 +1,274 @@
+// End to end: real coordinator and participant processes on 127.0.0.1, driven through the
+// client library. Covers a commit across every participant surviving a participant crash,
+// aborts leaving no trace, a participant that lost a transaction's work, and hostile input.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <zmq.hpp>
+
+#include "client/client.h"
+#include "common/codec.h"
+#include "common/partitioner.h"
+#include "tests/testutil/cluster.h"
+#include "wal/log.h"
+#include "wal/record.h"
+
+namespace kv2pc {
+namespace {
+
+using testing::TestCluster;
+
+std::unique_ptr<Client> Connect(const TestCluster& c, int timeout_ms = 10000) {
+  auto cl = Client::Connect(ClientOptions{c.coordinator(), timeout_ms});
+  EXPECT_TRUE(cl.ok()) << cl.status().ToString();
+  return std::move(cl).value();
+}
+
+// Keys spread so that every participant owns at least `per` of them.
+std::vector<std::string> KeysOnEveryParticipant(const TestCluster& c, int per,
+                                                const std::string& prefix) {
+  HashRing ring(c.participant_names(), 64);
+  std::map<std::string, int> count;
+  std::vector<std::string> keys;
+  for (int i = 0; keys.size() < per * c.participant_names().size(); i++) {
+    std::string k = prefix + std::to_string(i);
+    if (count[ring.Owner(k)]++ < per) keys.push_back(k);
+  }
+  return keys;
+}
+
+// Every transaction id mentioned in a participant's WAL (read after the node stopped).
+std::set<TxnId> TxnsInWal(const std::string& data_dir) {
+  std::set<TxnId> out;
+  wal::LogOptions o;
+  o.dir = data_dir + "/wal";
+  o.segment_size = 1 << 20;
+  auto log = wal::Log::Open(o, [&](const wal::RecordView& r) {
+    auto t = wal::RecordTxn(r);
+    if (t.ok()) out.insert(*t);
+    return Status::OK();
+  });
+  EXPECT_TRUE(log.ok()) << log.status().ToString();
+  return out;
+}
+
+// Keys in a participant's SQLite checkpoint.
+std::set<std::string> KeysInCheckpoint(const std::string& data_dir) {
+  std::set<std::string> out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2((data_dir + "/data.sqlite").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT key FROM kv", -1, &st, nullptr);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+      out.emplace(static_cast<const char*>(sqlite3_column_blob(st, 0)),
+                  static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+class EndToEndTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (HasFailure()) std::cerr << cluster_->Logs();
+  }
+  std::unique_ptr<TestCluster> cluster_;
+};
+
+TEST_F(EndToEndTest, CommitAcrossAllParticipantsSurvivesParticipantCrash) {
+  cluster_ = std::make_unique<TestCluster>(3);
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  auto client = Connect(*cluster_);
+  auto keys = KeysOnEveryParticipant(*cluster_, 3, "acct:");
+  auto txn = client->Begin();
+  ASSERT_TRUE(txn.ok()) << txn.status().ToString();
+  std::string binary("v\0\xff", 3);
+  for (const auto& k : keys) ASSERT_TRUE(client->Put(*txn, k, k + binary).ok());
+  // Reads inside the transaction see its own writes.
+  auto own = client->Get(*txn, keys[0]);
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(**own, keys[0] + binary);
+  ASSERT_TRUE(client->Commit(*txn).ok());
+  EXPECT_EQ(client->Commit(*txn).ToString().find("TXN_ALREADY_COMMITTED") != std::string::npos,
+            true);
+
+  for (const std::string& victim : cluster_->participant_names()) {
+    cluster_->Kill(victim);
+    ASSERT_TRUE(cluster_->StartNode(victim).ok()) << cluster_->Logs();
+    for (const auto& k : keys) {
+      auto v = client->Get(k);
+      ASSERT_TRUE(v.ok()) << k << ": " << v.status().ToString();
+      ASSERT_TRUE(v->has_value()) << k << " lost after " << victim << " crashed";
+      EXPECT_EQ(**v, k + binary);
+    }
+  }
+}
+
+TEST_F(EndToEndTest, AbortedTransactionLeavesNoTrace) {
+  cluster_ = std::make_unique<TestCluster>(3);
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  auto client = Connect(*cluster_);
+  auto keys = KeysOnEveryParticipant(*cluster_, 2, "ghost:");
+  auto txn = client->Begin();
+  ASSERT_TRUE(txn.ok());
+  for (const auto& k : keys) ASSERT_TRUE(client->Put(*txn, k, "boo").ok());
+  ASSERT_TRUE(client->Abort(*txn).ok());
+  Status again = client->Abort(*txn);
+  EXPECT_NE(again.ToString().find("TXN_ALREADY_ABORTED"), std::string::npos) << again.ToString();
+  Status late = client->Put(*txn, keys[0], "x");
+  EXPECT_FALSE(late.ok());
+  // A committed neighbour, so the participants have written something.
+  ASSERT_TRUE(client->Put("real", "1").ok());
+  for (const auto& k : keys) {
+    auto v = client->Get(k);
+    ASSERT_TRUE(v.ok());
+    EXPECT_FALSE(v->has_value()) << k;
+  }
+  // Locks were released: another transaction can write every key at once.
+  auto t2 = client->Begin();
+  ASSERT_TRUE(t2.ok());
+  for (const auto& k : keys) ASSERT_TRUE(client->Put(*t2, k, "later").ok());
+  ASSERT_TRUE(client->Abort(*t2).ok());
+
+  cluster_->StopAll();
+  for (const auto& p : cluster_->participant_names()) {
+    std::string dir = cluster_->data_dir(p);
+    EXPECT_EQ(TxnsInWal(dir).count(*txn), 0u) << p;
+    for (const auto& k : keys) EXPECT_EQ(KeysInCheckpoint(dir).count(k), 0u) << p << " " << k;
+  }
+}
+
+TEST_F(EndToEndTest, ParticipantThatLostTheWorkRefusesToCommitIt) {
+  cluster_ = std::make_unique<TestCluster>(2);
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  auto client = Connect(*cluster_);
+  auto keys = KeysOnEveryParticipant(*cluster_, 1, "w:");
+  HashRing ring(cluster_->participant_names(), 64);
+  auto txn = client->Begin();
+  ASSERT_TRUE(txn.ok());
+  for (const auto& k : keys) ASSERT_TRUE(client->Put(*txn, k, "1").ok());
+  std::string victim = ring.Owner(keys[0]);
+  cluster_->Kill(victim);  // its workspace for txn is gone
+  ASSERT_TRUE(cluster_->StartNode(victim).ok());
+  Status s = client->Commit(*txn);
+  EXPECT_TRUE(s.IsAborted()) << s.ToString();
+  for (const auto& k : keys) {
+    auto v = client->Get(k);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_FALSE(v->has_value()) << k << " was half-applied";
+  }
+}
+
+TEST_F(EndToEndTest, OversizedInputIsRefusedAndTheTransactionGoesOn) {
+  cluster_ = std::make_unique<TestCluster>(2);
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  // Raw requests, bypassing the client library's own checks.
+  zmq::context_t ctx;
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::rcvtimeo, 5000);
+  s.connect(cluster_->coordinator());
+  auto call = [&](MessageBody body) {
+    std::string bytes = EncodeMessage(Message{42, std::move(body)});
+    s.send(zmq::buffer(bytes));
+    zmq::message_t m;
+    EXPECT_TRUE(s.recv(m).has_value());
+    auto d = DecodeMessage(std::string_view(static_cast<char*>(m.data()), m.size()));
+    EXPECT_TRUE(d.ok());
+    return std::get<Reply>(d->body);
+  };
+  Reply begin = call(BeginRequest{});
+  ASSERT_TRUE(begin.txn.has_value());
+  EXPECT_EQ(call(PutRequest{begin.txn, std::string(257, 'k'), "v"}).code,
+            ErrorCode::kKeyTooLarge);
+  EXPECT_EQ(call(PutRequest{begin.txn, "k", std::string(kMaxValueSize + 1, 'v')}).code,
+            ErrorCode::kValueTooLarge);
+  EXPECT_EQ(call(GetRequest{std::nullopt, std::string(300, 'k')}).code, ErrorCode::kKeyTooLarge);
+  EXPECT_EQ(call(PutRequest{begin.txn, "k", std::string(kMaxValueSize, 'v')}).code,
+            ErrorCode::kOk);  // exactly at the limit is fine
+  EXPECT_EQ(call(CommitRequest{*begin.txn}).code, ErrorCode::kOk);
+  EXPECT_EQ(call(CommitRequest{TxnId{0, 999, 1}}).code, ErrorCode::kTxnNotFound);
+  EXPECT_EQ(call(AbortRequest{TxnId{0, 999, 1}}).code, ErrorCode::kTxnNotFound);
+}
+
+TEST_F(EndToEndTest, HostileBytesOnEveryPortAreRefusedAndNothingCrashes) {
+  cluster_ = std::make_unique<TestCluster>(2);
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  std::vector<std::string> nodes = cluster_->participant_names();
+  nodes.push_back("coordinator-0");
+  std::mt19937 rng(7);
+  zmq::context_t ctx;
+  for (const auto& node : nodes) {
+    std::string ep = cluster_->endpoint(node);
+    zmq::socket_t s(ctx, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::linger, 0);
+    s.set(zmq::sockopt::rcvtimeo, 2000);
+    s.connect(ep);
+    std::vector<std::string> payloads = {
+        "",                                                    // empty
+        std::string("\x94\x01\x03\x07\x81\xa3key\xdb\x80\x00\x00\x00", 14),  // claims 2 GB
+        std::string("\xdd\xff\xff\xff\xff", 5),                // array of 4G entries
+        std::string("\x94\x07\x01\x01\x80", 5),                // protocol version 7
+    };
+    for (int i = 0; i < 20; i++) {
+      std::string junk(rng() % 200, '\0');
+      for (char& c : junk) c = static_cast<char>(rng());
+      payloads.push_back(junk);
+    }
+    for (const auto& p : payloads) {
+      s.send(zmq::buffer(p));
+      zmq::message_t reply;
+      // Every undecodable request gets an error reply (or, for a reply-typed message that
+      // decodes, a refusal); none crashes the server.
+      ASSERT_TRUE(s.recv(reply).has_value()) << node << " did not answer";
+      auto d = DecodeMessage(std::string_view(static_cast<char*>(reply.data()), reply.size()));
+      ASSERT_TRUE(d.ok());
+      EXPECT_NE(std::get<Reply>(d->body).code, ErrorCode::kOk) << node;
+    }
+    // Multipart junk and an oversized message (libzmq drops the connection on > 4 MiB).
+    s.send(zmq::str_buffer("a"), zmq::send_flags::sndmore);
+    s.send(zmq::str_buffer("b"), zmq::send_flags::sndmore);
+    s.send(zmq::str_buffer("c"));
+    std::string big(5 * 1024 * 1024, 'x');
+    s.send(zmq::buffer(big));
+    // Raw TCP: garbage instead of a ZMTP greeting, and a frame header claiming 2 GB.
+    int port = std::stoi(ep.substr(ep.rfind(':') + 1));
+    for (int round = 0; round < 2; round++) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<uint16_t>(port));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+      std::string raw = round == 0 ? std::string(1000, '\x5a')
+                                   : std::string("\xff\0\0\0\0\0\0\0\x01\x7f", 10) +
+                                         std::string("\x02\x08\x7f\xff\xff\xff\xff\xff\xff\xff", 10);
+      ASSERT_GT(write(fd, raw.data(), raw.size()), 0);
+      close(fd);
+    }
+  }
+  // Everyone is still up and serving.
+  for (const auto& node : nodes) {
+    EXPECT_TRUE(cluster_->Running(node));
+    EXPECT_TRUE(Client::Ping(cluster_->endpoint(node), 2000).ok()) << node;
+  }
+  auto client = Connect(*cluster_);
+  ASSERT_TRUE(client->Put("after", "ok").ok());
+  auto v = client->Get("after");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(**v, "ok");
+}
+
+}  // namespace
+}  // namespace kv2pc

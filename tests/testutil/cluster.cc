@@ -1,0 +1,149 @@
+// See cluster.h.
+#include "tests/testutil/cluster.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "client/client.h"
+
+namespace kv2pc::testing {
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+TestCluster::TestCluster(int participants, std::vector<std::string> node_args)
+    : node_args_(std::move(node_args)) {
+  std::ostringstream conf;
+  conf << "# test cluster\nversion 1\nvnodes 64\n";
+  auto add = [&](const std::string& name, const char* role) {
+    std::string endpoint = "tcp://127.0.0.1:" + std::to_string(FreePort());
+    names_.push_back(name);
+    endpoints_[name] = endpoint;
+    conf << "node " << name << " " << role << " " << endpoint << "\n";
+  };
+  add("coordinator-0", "coordinator");
+  for (int i = 0; i < participants; i++) add("participant-" + std::to_string(i), "participant");
+  std::ofstream(dir_.path() + "/cluster.conf") << conf.str();
+}
+
+TestCluster::~TestCluster() {
+  for (auto& [name, pid] : pids_) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+}
+
+std::vector<std::string> TestCluster::participant_names() const {
+  std::vector<std::string> out;
+  for (const auto& n : names_) {
+    if (n.rfind("participant-", 0) == 0) out.push_back(n);
+  }
+  return out;
+}
+
+Status TestCluster::Start() {
+  // Participants first: the coordinator connects to them.
+  for (const auto& n : participant_names()) KV2PC_RETURN_IF_ERROR(StartNode(n));
+  return StartNode("coordinator-0");
+}
+
+Status TestCluster::StartNode(const std::string& name) {
+  if (Running(name)) return Status::FailedPrecondition(name + " is running");
+  bool coordinator = name.rfind("coordinator-", 0) == 0;
+  std::string bin = std::string(KV2PC_BIN_DIR) +
+                    (coordinator ? "/kv2pc-coordinator" : "/kv2pc-participant");
+  std::vector<std::string> args{bin,         "--config",   dir_.path() + "/cluster.conf",
+                                "--node",    name,         "--data-dir",
+                                data_dir(name), "--wal-segment-bytes", "1048576"};
+  args.insert(args.end(), node_args_.begin(), node_args_.end());
+  std::string log = dir_.path() + "/" + name + ".log";
+  pid_t pid = fork();
+  if (pid < 0) return Status::IOError("fork failed");
+  if (pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  pids_[name] = pid;
+  // Ready when it answers PING (bounded: 15 s).
+  for (int i = 0; i < 150; i++) {
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      pids_.erase(name);
+      return Status::Unavailable(name + " exited during start-up; log:\n" + Logs());
+    }
+    if (Client::Ping(endpoints_[name], 100).ok()) return Status::OK();
+  }
+  return Status::TimedOut(name + " did not answer PING within 15 s");
+}
+
+void TestCluster::Kill(const std::string& name) {
+  auto it = pids_.find(name);
+  if (it == pids_.end()) return;
+  kill(it->second, SIGKILL);
+  waitpid(it->second, nullptr, 0);
+  pids_.erase(it);
+}
+
+void TestCluster::Stop(const std::string& name) {
+  auto it = pids_.find(name);
+  if (it == pids_.end()) return;
+  kill(it->second, SIGTERM);
+  for (int i = 0; i < 1000; i++) {
+    if (waitpid(it->second, nullptr, WNOHANG) == it->second) {
+      pids_.erase(it);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Kill(name);
+}
+
+void TestCluster::StopAll() {
+  for (const auto& n : names_) Stop(n);
+}
+
+bool TestCluster::Running(const std::string& name) const { return pids_.count(name) > 0; }
+
+std::string TestCluster::Logs() const {
+  std::string out;
+  for (const auto& n : names_) {
+    std::ifstream in(dir_.path() + "/" + n + ".log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out += "---- " + n + " ----\n" + ss.str();
+  }
+  return out;
+}
+
+}  // namespace kv2pc::testing
