@@ -1,0 +1,133 @@
+// See cli.h.
+#include "client/cli.h"
+
+#include <istream>
+#include <memory>
+#include <ostream>
+
+#include "client/client.h"
+#include "client/safe_text.h"
+#include "client/shell.h"
+
+namespace kv2pc {
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: kv2pc [FLAGS] [COMMAND ARGS]\n"
+    "\n"
+    "commands (each get/put/del is its own transaction):\n"
+    "  get KEY          print the value of KEY (exit 1 if there is none)\n"
+    "  put KEY VALUE    set KEY to VALUE\n"
+    "  del KEY          delete KEY\n"
+    "  ping NODE        ask a node (tcp://HOST:PORT or a name such as participant-0) who it is\n"
+    "  help             this text\n"
+    "  (none)           start a shell with begin/commit/abort; reads commands from stdin\n"
+    "\n"
+    "flags:\n"
+    "  --coordinator tcp://HOST:PORT   coordinator to use (default: $KV2PC_COORDINATOR, else\n"
+    "                                  coordinator-0 of DATA_DIR/cluster.conf)\n"
+    "  --data-dir D                    cluster directory (default: $KV2PC_DATA_DIR, else\n"
+    "                                  ./cluster-data)\n"
+    "  --timeout-ms N                  wait at most N ms for an answer (default 10000)\n"
+    "  --raw                           get prints the exact bytes, without a newline\n"
+    "\n"
+    "exit status: 0 ok, 1 not found / no pong, 2 usage or no cluster, 3 error\n";
+
+int UsageError(std::ostream& err, std::string_view message) {
+  err << "error: " << message << "\nrun 'kv2pc help' for usage\n";
+  return kExitUsage;
+}
+
+int Error(std::ostream& err, const Status& status, int exit_status) {
+  err << "error: " << status.message() << '\n';
+  return exit_status;
+}
+
+int Ping(const std::vector<std::string>& args, const CliFlags& flags, const CliEnvironment& env,
+         std::ostream& out, std::ostream& err) {
+  if (args.size() != 1) return UsageError(err, "usage: ping ENDPOINT|NODE");
+  Result<std::string> endpoint = ResolvePingTarget(args[0], flags, env);
+  if (!endpoint.ok()) return Error(err, endpoint.status(), kExitUsage);
+  Result<std::string> pong = Client::Ping(*endpoint, flags.timeout_ms);
+  if (!pong.ok()) {
+    // A malformed endpoint is the caller's mistake; anything else means no (good) answer.
+    return Error(err, pong.status(),
+                 pong.status().IsInvalidArgument() ? kExitUsage : kExitNotFound);
+  }
+  out << "pong: " << *pong << '\n';
+  return kExitOk;
+}
+
+// get/put/del from the command line.
+int OneShot(Client* client, const std::vector<std::string>& command, const CliFlags& flags,
+            std::ostream& out, std::ostream& err) {
+  const std::string& name = command[0];
+  if (name == "get") {
+    if (command.size() != 2) return UsageError(err, "usage: get KEY");
+    Result<std::optional<std::string>> value = client->Get(command[1]);
+    if (!value.ok()) return Error(err, value.status(), kExitError);
+    if (!value->has_value()) {
+      err << "(not found)\n";
+      return kExitNotFound;
+    }
+    if (flags.raw) {
+      out.write((*value)->data(), static_cast<std::streamsize>((*value)->size()));
+    } else {
+      out << SafeText(**value) << '\n';
+    }
+    out.flush();
+    return kExitOk;
+  }
+  Status s;
+  if (name == "put") {
+    if (command.size() != 3) return UsageError(err, "usage: put KEY VALUE");
+    s = client->Put(command[1], command[2]);
+  } else {
+    if (command.size() != 2) return UsageError(err, "usage: del KEY");
+    s = client->Del(command[1]);
+  }
+  if (!s.ok()) return Error(err, s, kExitError);
+  out << "OK\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, const CliEnvironment& env, std::istream& in,
+           std::ostream& out, std::ostream& err, bool interactive) {
+  Result<CliFlags> parsed = ParseCliFlags(args);
+  if (!parsed.ok()) return UsageError(err, parsed.status().message());
+  const CliFlags& flags = *parsed;
+  const std::string command = flags.command.empty() ? "" : flags.command[0];
+
+  if (flags.help || command == "help") {
+    out << kUsage;
+    return kExitOk;
+  }
+  if (command == "ping") {
+    const std::vector<std::string> ping_args(flags.command.begin() + 1, flags.command.end());
+    return Ping(ping_args, flags, env, out, err);
+  }
+  if (command == "begin" || command == "commit" || command == "abort") {
+    return UsageError(err, "'" + command +
+                               "' works only in the shell (run kv2pc without a command, or "
+                               "pipe commands into it)");
+  }
+  if (!command.empty() && command != "get" && command != "put" && command != "del") {
+    return UsageError(err, "unknown command '" + SafeText(command) + "'");
+  }
+
+  Result<std::string> coordinator = FindCoordinator(flags, env);
+  if (!coordinator.ok()) return Error(err, coordinator.status(), kExitUsage);
+  Result<std::unique_ptr<Client>> client = Client::Connect({*coordinator, flags.timeout_ms});
+  if (!client.ok()) return Error(err, client.status(), kExitUsage);
+
+  if (command.empty()) {
+    Shell shell(client->get(), out, err);
+    return shell.Run(in, interactive);
+  }
+  return OneShot(client->get(), flags.command, flags, out, err);
+}
+
+}  // namespace kv2pc

@@ -1,0 +1,285 @@
+// The kv2pc client library. See client.h and docs/protocol.md.
+//
+// Waiting: each call has one deadline, timeout_ms from its start, shared by two waits.
+// First the request waits for the connection: the socket has ZMQ_IMMEDIATE set
+// (ConfigureCallerSocket), so it turns writable only once a TCP connection to the coordinator
+// exists, and a request that cannot be sent by the deadline is known not to have reached it
+// (Unavailable). Then it waits for the reply (TimedOut when none comes, the effect unknown).
+// We rejected a blocking send with ZMQ_SNDTIMEO: polling keeps both waits on one deadline.
+#include "client/client.h"
+
+#include <cerrno>
+#include <chrono>
+#include <utility>
+
+#include "common/codec.h"
+#include "common/transport.h"
+
+namespace kv2pc {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Milliseconds left until `deadline`, at least 0.
+long RemainingMs(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return left.count() > 0 ? static_cast<long>(left.count()) : 0;
+}
+
+// Waits up to `timeout_ms` for `events` on `socket`. Returns true when they are there.
+// EINTR counts as "not yet"; the caller loops until its deadline.
+bool WaitFor(zmq::socket_t& socket, short events, long timeout_ms) {
+  zmq_pollitem_t item{socket.handle(), 0, events, 0};
+  try {
+    return zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) > 0 &&
+           (item.revents & events) != 0;
+  } catch (const zmq::error_t&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+Status StatusFromReply(const Reply& reply) {
+  std::string message(ErrorCodeName(reply.code));
+  if (reply.code == ErrorCode::kAborted && reply.reason != AbortReason::kNone) {
+    message += " (";
+    message += AbortReasonName(reply.reason);
+    message += ")";
+  }
+  if (!reply.error.empty()) {
+    message += ": ";
+    message += reply.error;
+  }
+  switch (reply.code) {
+    case ErrorCode::kOk:
+      return Status::OK();
+    case ErrorCode::kTxnNotFound:
+      return Status::NotFound(std::move(message));
+    case ErrorCode::kTxnAlreadyCommitted:
+    case ErrorCode::kTxnAlreadyAborted:
+    case ErrorCode::kTxnBusy:
+      return Status::FailedPrecondition(std::move(message));
+    case ErrorCode::kKeyTooLarge:
+    case ErrorCode::kValueTooLarge:
+    case ErrorCode::kMalformedRequest:
+    case ErrorCode::kUnsupportedVersion:
+      return Status::InvalidArgument(std::move(message));
+    case ErrorCode::kParticipantUnavailable:
+      return Status::Unavailable(std::move(message));
+    case ErrorCode::kTimeout:
+    case ErrorCode::kOutcomeUnknown:
+      return Status::TimedOut(std::move(message));
+    case ErrorCode::kAborted:
+      return Status::Aborted(std::move(message));
+    case ErrorCode::kInternalError:
+      return Status::Internal(std::move(message));
+  }
+  // A code from a newer protocol revision.
+  return Status::Internal(message + " (error code " + std::to_string(static_cast<int>(reply.code)) +
+                          ")");
+}
+
+Client::Client(const ClientOptions& options) : options_(options) {}
+
+Client::~Client() = default;
+
+Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
+  if (options.coordinator.empty()) return Status::InvalidArgument("no coordinator endpoint given");
+  if (options.timeout_ms <= 0) {
+    return Status::InvalidArgument("timeout_ms must be positive, not " +
+                                   std::to_string(options.timeout_ms));
+  }
+  std::unique_ptr<Client> client;
+  try {
+    client.reset(new Client(options));  // private constructor: make_unique cannot reach it
+  } catch (const zmq::error_t& e) {
+    return Status::Internal(std::string("cannot create a ZeroMQ context: ") + e.what());
+  }
+  KV2PC_RETURN_IF_ERROR(client->OpenSocket());
+  return client;
+}
+
+Status Client::OpenSocket() {
+  socket_.reset();
+  try {
+    auto socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+    ConfigureCallerSocket(*socket);
+    KV2PC_RETURN_IF_ERROR(::kv2pc::Connect(*socket, options_.coordinator));
+    socket_ = std::move(socket);
+  } catch (const zmq::error_t& e) {
+    return Status::Internal(std::string("cannot create a ZeroMQ socket: ") + e.what());
+  }
+  return Status::OK();
+}
+
+Status Client::LocalError(ErrorCode code, Status status) {
+  last_error_code_ = code;
+  last_abort_reason_ = AbortReason::kNone;
+  return status;
+}
+
+Result<Reply> Client::Call(MessageBody body, std::string_view what, bool outcome_matters) {
+  last_error_code_ = ErrorCode::kOk;
+  last_abort_reason_ = AbortReason::kNone;
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+  if (socket_ == nullptr) {
+    // A reopen after an earlier timeout failed; try again.
+    Status s = OpenSocket();
+    if (!s.ok()) return LocalError(ErrorCode::kInternalError, s);
+  }
+
+  const Message request{next_request_id_++, std::move(body)};
+  const std::string payload = EncodeMessage(request);
+
+  // Wait for the connection, then send. SendDealer may still fail if the connection dropped
+  // between the poll and the send: then wait again.
+  bool sent = false;
+  while (!sent) {
+    long left = RemainingMs(deadline);
+    if (WaitFor(*socket_, ZMQ_POLLOUT, left)) sent = SendDealer(*socket_, payload).ok();
+    if (!sent && RemainingMs(deadline) == 0) {
+      return LocalError(
+          ErrorCode::kTimeout,
+          Status::Unavailable("TIMEOUT: could not connect to " + options_.coordinator + " within " +
+                              std::to_string(options_.timeout_ms) + " ms (is it running?); the " +
+                              std::string(what) + " request was not sent"));
+    }
+  }
+
+  // Wait for the reply with our request_id; drop anything else.
+  for (;;) {
+    long left = RemainingMs(deadline);
+    if (left == 0 || !WaitFor(*socket_, ZMQ_POLLIN, left)) {
+      if (RemainingMs(deadline) > 0) continue;  // EINTR or a spurious wake-up
+      // The reply may still come. Its id would never match again, so it would only sit in
+      // this socket's queue until some later call reads and drops it; a fresh socket never
+      // receives it. If reopening fails, socket_ stays null and the next call retries.
+      if (!OpenSocket().ok()) socket_.reset();
+      std::string message = "TIMEOUT: no reply to " + std::string(what) + " from " +
+                            options_.coordinator + " within " +
+                            std::to_string(options_.timeout_ms) + " ms";
+      if (outcome_matters) message += "; the outcome is unknown (it may or may not have happened)";
+      return LocalError(ErrorCode::kTimeout, Status::TimedOut(std::move(message)));
+    }
+    zmq::message_t frame;
+    if (!RecvDealer(*socket_, &frame)) continue;
+    uint64_t request_id = 0;
+    Result<Message> decoded = DecodeMessage(View(frame), &request_id);
+    if (request_id != request.request_id) continue;  // stale: an answer to an earlier request
+    if (!decoded.ok()) {
+      return LocalError(
+          ErrorCode::kInternalError,
+          Status::Internal("INTERNAL_ERROR: unreadable reply to " + std::string(what) + " from " +
+                           options_.coordinator + ": " + decoded.status().message()));
+    }
+    Reply* reply = std::get_if<Reply>(&decoded->body);
+    if (reply == nullptr) {
+      return LocalError(ErrorCode::kInternalError,
+                        Status::Internal("INTERNAL_ERROR: " + options_.coordinator + " answered " +
+                                         std::string(what) + " with a " +
+                                         std::string(MsgTypeName(decoded->type())) +
+                                         " message instead of a REPLY"));
+    }
+    if (!reply->ok()) {
+      last_error_code_ = reply->code;
+      last_abort_reason_ = reply->reason;
+      return StatusFromReply(*reply);
+    }
+    return std::move(*reply);
+  }
+}
+
+Status Client::CheckKey(std::string_view key) {
+  if (key.size() <= kMaxKeySize) return Status::OK();
+  return LocalError(ErrorCode::kKeyTooLarge,
+                    Status::InvalidArgument("KEY_TOO_LARGE: key is " + std::to_string(key.size()) +
+                                            " bytes; the limit is " + std::to_string(kMaxKeySize)));
+}
+
+Status Client::CheckValue(std::string_view value) {
+  if (value.size() <= kMaxValueSize) return Status::OK();
+  return LocalError(
+      ErrorCode::kValueTooLarge,
+      Status::InvalidArgument("VALUE_TOO_LARGE: value is " + std::to_string(value.size()) +
+                              " bytes; the limit is " + std::to_string(kMaxValueSize)));
+}
+
+Status Client::CheckTxn(const TxnId& txn) {
+  if (txn.valid()) return Status::OK();
+  return LocalError(ErrorCode::kMalformedRequest,
+                    Status::InvalidArgument("MALFORMED_REQUEST: " + txn.ToString() +
+                                            " is not a transaction id (incarnation 0)"));
+}
+
+Result<TxnId> Client::Begin() {
+  KV2PC_ASSIGN_OR_RETURN(Reply reply, Call(BeginRequest{}, "BEGIN", false));
+  if (!reply.txn.has_value() || !reply.txn->valid()) {
+    return LocalError(ErrorCode::kInternalError,
+                      Status::Internal("INTERNAL_ERROR: the BEGIN reply from " +
+                                       options_.coordinator + " carries no transaction id"));
+  }
+  return *reply.txn;
+}
+
+Result<std::optional<std::string>> Client::Get(const TxnId& txn, std::string_view key) {
+  KV2PC_RETURN_IF_ERROR(CheckTxn(txn));
+  KV2PC_RETURN_IF_ERROR(CheckKey(key));
+  KV2PC_ASSIGN_OR_RETURN(Reply reply, Call(GetRequest{txn, std::string(key)}, "GET", false));
+  if (!reply.found) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(reply.value).value_or(std::string()));
+}
+
+Status Client::Put(const TxnId& txn, std::string_view key, std::string_view value) {
+  KV2PC_RETURN_IF_ERROR(CheckTxn(txn));
+  KV2PC_RETURN_IF_ERROR(CheckKey(key));
+  KV2PC_RETURN_IF_ERROR(CheckValue(value));
+  return Call(PutRequest{txn, std::string(key), std::string(value)}, "PUT", false).status();
+}
+
+Status Client::Del(const TxnId& txn, std::string_view key) {
+  KV2PC_RETURN_IF_ERROR(CheckTxn(txn));
+  KV2PC_RETURN_IF_ERROR(CheckKey(key));
+  return Call(DeleteRequest{txn, std::string(key)}, "DELETE", false).status();
+}
+
+Status Client::Commit(const TxnId& txn) {
+  KV2PC_RETURN_IF_ERROR(CheckTxn(txn));
+  return Call(CommitRequest{txn}, "COMMIT", true).status();
+}
+
+Status Client::Abort(const TxnId& txn) {
+  KV2PC_RETURN_IF_ERROR(CheckTxn(txn));
+  return Call(AbortRequest{txn}, "ABORT", false).status();
+}
+
+Result<std::optional<std::string>> Client::Get(std::string_view key) {
+  KV2PC_RETURN_IF_ERROR(CheckKey(key));
+  KV2PC_ASSIGN_OR_RETURN(Reply reply,
+                         Call(GetRequest{std::nullopt, std::string(key)}, "GET", false));
+  if (!reply.found) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(reply.value).value_or(std::string()));
+}
+
+Status Client::Put(std::string_view key, std::string_view value) {
+  KV2PC_RETURN_IF_ERROR(CheckKey(key));
+  KV2PC_RETURN_IF_ERROR(CheckValue(value));
+  // A one-shot write commits on the coordinator: a timeout leaves its outcome unknown.
+  return Call(PutRequest{std::nullopt, std::string(key), std::string(value)}, "PUT", true).status();
+}
+
+Status Client::Del(std::string_view key) {
+  KV2PC_RETURN_IF_ERROR(CheckKey(key));
+  return Call(DeleteRequest{std::nullopt, std::string(key)}, "DELETE", true).status();
+}
+
+Result<std::string> Client::Ping(const std::string& endpoint, int timeout_ms) {
+  KV2PC_ASSIGN_OR_RETURN(std::unique_ptr<Client> client, Connect({endpoint, timeout_ms}));
+  KV2PC_ASSIGN_OR_RETURN(Reply reply, client->Call(PingRequest{}, "PING", false));
+  std::string name = reply.node.empty() ? "(unnamed node)" : reply.node;
+  std::string role = reply.role.empty() ? "unknown role" : reply.role;
+  return name + " (" + role + ")";
+}
+
+}  // namespace kv2pc

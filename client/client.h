@@ -1,0 +1,119 @@
+// The kv2pc client library: one connection to one coordinator, one request at a time.
+//
+// A Client speaks the client half of docs/protocol.md: it sends BEGIN, GET, PUT, DELETE,
+// COMMIT and ABORT to a coordinator over a ZeroMQ DEALER socket and waits for the REPLY that
+// carries the same request_id. Replies with any other request_id (late answers to a request
+// that already timed out) are dropped. After a local timeout the socket is closed and reopened,
+// so a late reply can never be mistaken for the answer to a later request.
+//
+// Errors come back as Status values whose message starts with the wire error name
+// ("ABORTED (LOCK_TIMEOUT): lock wait on key 'x' timed out"); the code says what to do next:
+//   InvalidArgument     KEY_TOO_LARGE, VALUE_TOO_LARGE, MALFORMED_REQUEST, UNSUPPORTED_VERSION:
+//                       fix the request.
+//   NotFound            TXN_NOT_FOUND: the transaction is gone (aborted or forgotten).
+//   Aborted             ABORTED: the transaction rolled back; start again from Begin().
+//   FailedPrecondition  TXN_ALREADY_COMMITTED, TXN_ALREADY_ABORTED, TXN_BUSY.
+//   Unavailable         PARTICIPANT_UNAVAILABLE, or the coordinator could not be reached at all
+//                       (the request was never sent): retry later.
+//   TimedOut            TIMEOUT, OUTCOME_UNKNOWN, or no reply within timeout_ms: the effect
+//                       may or may not have happened (for Commit: the outcome is unknown).
+//   Internal            INTERNAL_ERROR, or a reply this client cannot make sense of.
+// No exception leaves this library.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <zmq.hpp>
+
+#include "common/messages.h"
+#include "common/status.h"
+#include "common/types.h"
+
+namespace kv2pc {
+
+struct ClientOptions {
+  std::string coordinator;  // tcp://host:port of the coordinator's ROUTER socket
+  int timeout_ms = 10000;   // per call: connecting, sending and waiting for the reply
+};
+
+// Not thread-safe: use one Client per thread. Copying is deleted (it owns a socket).
+class Client {
+ public:
+  // Creates a client for options.coordinator. Does not wait for the coordinator: ZeroMQ
+  // connects in the background and each call waits up to timeout_ms for the connection.
+  // Returns InvalidArgument for a malformed endpoint or a timeout_ms <= 0, Internal when
+  // ZeroMQ cannot create a socket (e.g. out of file descriptors).
+  static Result<std::unique_ptr<Client>> Connect(const ClientOptions& options);
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client();
+
+  // Starts a transaction; the coordinator assigns its id.
+  Result<TxnId> Begin();
+
+  // Reads `key` in transaction `txn` (under a shared lock until commit/abort).
+  // Returns std::nullopt when the key does not exist.
+  Result<std::optional<std::string>> Get(const TxnId& txn, std::string_view key);
+  // Writes (or deletes) `key` in `txn`; visible to others after Commit.
+  Status Put(const TxnId& txn, std::string_view key, std::string_view value);
+  Status Del(const TxnId& txn, std::string_view key);
+  // Runs two-phase commit. OK means committed. Aborted means rolled back (a participant voted
+  // NO, a lock timed out, ...). TimedOut means the outcome is unknown.
+  Status Commit(const TxnId& txn);
+  Status Abort(const TxnId& txn);
+
+  // One-shot: a single operation in its own transaction, committed by the coordinator.
+  Result<std::optional<std::string>> Get(std::string_view key);
+  Status Put(std::string_view key, std::string_view value);
+  Status Del(std::string_view key);
+
+  // Pings any node (coordinator or participant) at `endpoint` and returns "name (role)",
+  // e.g. "participant-0 (participant)". Unavailable or TimedOut when it does not answer
+  // within timeout_ms.
+  static Result<std::string> Ping(const std::string& endpoint, int timeout_ms);
+
+  // Details of the last failed call: the wire code and the abort reason (kOk and kNone after
+  // a success). Local failures report the code they stand for: KEY_TOO_LARGE and
+  // VALUE_TOO_LARGE for inputs refused before sending, TIMEOUT when no reply came (or the
+  // coordinator could not be reached), INTERNAL_ERROR for an unreadable reply.
+  ErrorCode last_error_code() const { return last_error_code_; }
+  AbortReason last_abort_reason() const { return last_abort_reason_; }
+
+  const std::string& endpoint() const { return options_.coordinator; }
+
+ private:
+  explicit Client(const ClientOptions& options);
+
+  // (Re)creates the DEALER socket and connects it. Any reply still on its way to the old
+  // socket is lost with it.
+  Status OpenSocket();
+  // Sends `body` with a fresh request_id and waits for its reply. Maps an error reply to a
+  // Status (and records last_error_code_/last_abort_reason_). `what` names the request in
+  // messages ("COMMIT"); `outcome_matters` adds "the outcome is unknown" to a timeout.
+  Result<Reply> Call(MessageBody body, std::string_view what, bool outcome_matters);
+  // Sets last_error_code_ and builds the Status for a local failure.
+  Status LocalError(ErrorCode code, Status status);
+  Status CheckKey(std::string_view key);
+  Status CheckValue(std::string_view value);
+  Status CheckTxn(const TxnId& txn);
+
+  // Constant after construction.
+  const ClientOptions options_;
+
+  // The context must outlive the socket: declared first, destroyed last.
+  zmq::context_t context_;
+  std::unique_ptr<zmq::socket_t> socket_;
+  uint64_t next_request_id_ = 1;
+  ErrorCode last_error_code_ = ErrorCode::kOk;
+  AbortReason last_abort_reason_ = AbortReason::kNone;
+};
+
+// The Status a client reports for an error reply: the code mapping above, and the message
+// "<WIRE_NAME>[ (<REASON>)]: <reply.error>". Exposed for tests and tools.
+Status StatusFromReply(const Reply& reply);
+
+}  // namespace kv2pc
