@@ -81,6 +81,9 @@ std::set<std::string> KeysInCheckpoint(const std::string& data_dir) {
 class EndToEndTest : public ::testing::Test {
  protected:
   void TearDown() override {
+    if (cluster_ == nullptr) return;
+    cluster_->StopAll();  // orderly exits, so leak checkers report too
+    EXPECT_EQ(cluster_->SanitizerReports(), "");
     if (HasFailure()) std::cerr << cluster_->Logs();
   }
   std::unique_ptr<TestCluster> cluster_;

@@ -147,3 +147,22 @@ std::string TestCluster::Logs() const {
 }
 
 }  // namespace kv2pc::testing
+
+namespace kv2pc::testing {
+
+std::string TestCluster::SanitizerReports() const {
+  std::string out;
+  for (const auto& n : names_) {
+    std::ifstream in(dir_.path() + "/" + n + ".log");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("Sanitizer") != std::string::npos ||
+          line.find("runtime error:") != std::string::npos) {
+        out += n + ": " + line + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace kv2pc::testing

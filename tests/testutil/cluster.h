@@ -49,6 +49,9 @@ class TestCluster {
   const std::string& dir() const { return dir_.path(); }
   std::vector<std::string> participant_names() const;
   std::string Logs() const;
+  // Lines of the node logs in which a sanitizer (ASan, LSan, UBSan, TSan) reported an error;
+  // empty when there are none. Tests assert on it so sanitizer builds check the servers too.
+  std::string SanitizerReports() const;
 
  private:
   TempDir dir_;
