@@ -29,7 +29,7 @@ constexpr std::string_view kUsage =
     "                                  coordinator-0 of DATA_DIR/cluster.conf)\n"
     "  --data-dir D                    cluster directory (default: $KV2PC_DATA_DIR, else\n"
     "                                  ./cluster-data)\n"
-    "  --timeout-ms N                  wait at most N ms for an answer (default 10000)\n"
+    "  --timeout-ms N                  wait at most N ms for an answer (default 15000)\n"
     "  --raw                           get prints the exact bytes, without a newline\n"
     "\n"
     "exit status: 0 ok, 1 not found / no pong, 2 usage or no cluster, 3 error\n";

@@ -24,7 +24,7 @@ inline constexpr int kExitNotFound = 1;  // `get` of a missing key; `ping` got n
 inline constexpr int kExitUsage = 2;     // bad flags or command, no cluster found
 inline constexpr int kExitError = 3;     // the operation failed (the message says why)
 
-inline constexpr int kDefaultTimeoutMs = 10000;
+inline constexpr int kDefaultTimeoutMs = 15000;
 inline constexpr std::string_view kDefaultDataDir = "./cluster-data";
 
 struct CliFlags {

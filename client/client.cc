@@ -227,7 +227,7 @@ Result<std::optional<std::string>> Client::Get(const TxnId& txn, std::string_vie
   KV2PC_RETURN_IF_ERROR(CheckTxn(txn));
   KV2PC_RETURN_IF_ERROR(CheckKey(key));
   KV2PC_ASSIGN_OR_RETURN(Reply reply, Call(GetRequest{txn, std::string(key)}, "GET", false));
-  if (!reply.found) return std::optional<std::string>();
+  if (!reply.found.value_or(false)) return std::optional<std::string>();
   return std::optional<std::string>(std::move(reply.value).value_or(std::string()));
 }
 
@@ -258,7 +258,7 @@ Result<std::optional<std::string>> Client::Get(std::string_view key) {
   KV2PC_RETURN_IF_ERROR(CheckKey(key));
   KV2PC_ASSIGN_OR_RETURN(Reply reply,
                          Call(GetRequest{std::nullopt, std::string(key)}, "GET", false));
-  if (!reply.found) return std::optional<std::string>();
+  if (!reply.found.value_or(false)) return std::optional<std::string>();
   return std::optional<std::string>(std::move(reply.value).value_or(std::string()));
 }
 

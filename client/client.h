@@ -36,7 +36,9 @@ namespace kv2pc {
 
 struct ClientOptions {
   std::string coordinator;  // tcp://host:port of the coordinator's ROUTER socket
-  int timeout_ms = 10000;   // per call: connecting, sending and waiting for the reply
+  // Per call: connecting, sending and waiting for the reply. Longer than the coordinator's
+  // longest own wait (--op-timeout-ms, 10 s), so its definite answer arrives first.
+  int timeout_ms = 15000;
 };
 
 // Not thread-safe: use one Client per thread. Copying is deleted (it owns a socket).

@@ -104,7 +104,7 @@ void EncodeBody(Packer& pk, const Reply& r) {
   n += !r.error.empty();
   n += r.reason != AbortReason::kNone;
   n += r.txn.has_value();
-  n += r.found || r.value.has_value();  // "found" is sent with GET/READ answers
+  n += r.found.has_value();
   n += r.value.has_value();
   n += r.vote.has_value();
   n += r.outcome.has_value();
@@ -125,9 +125,9 @@ void EncodeBody(Packer& pk, const Reply& r) {
     PackStr(pk, "txn");
     PackTxn(pk, *r.txn);
   }
-  if (r.found || r.value.has_value()) {
+  if (r.found) {
     PackStr(pk, "found");
-    pk.pack(r.found);
+    pk.pack(*r.found);
   }
   if (r.value) {
     PackStr(pk, "value");
@@ -267,24 +267,30 @@ Status EnumByName(const Fields& f, std::string_view name, std::string_view (*nam
   return Malformed("unknown " + std::string(name) + " '" + PrintableBytes(s, 32) + "'");
 }
 
+// A reply field, or nullptr when it is absent or nil (the two mean the same).
+const msgpack::object* Present(const Fields& f, std::string_view name) {
+  const msgpack::object* o = f.Find(name);
+  return o == nullptr || o->type == msgpack::type::NIL ? nullptr : o;
+}
+
 Status DecodeReply(const Fields& f, Reply* r) {
   const msgpack::object* o = f.Find("code");
   if (o == nullptr) return Malformed("reply without code");
   uint64_t code;
   KV2PC_RETURN_IF_ERROR(GetUint(*o, "code", 255, &code));
   r->code = static_cast<ErrorCode>(code);
-  if ((o = f.Find("error")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "error", &r->error));
-  if ((o = f.Find("reason")) != nullptr) {
+  if ((o = Present(f, "error")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "error", &r->error));
+  if ((o = Present(f, "reason")) != nullptr) {
     std::string s;
     KV2PC_RETURN_IF_ERROR(GetString(*o, "reason", &s));
     r->reason = ParseAbortReason(s).value_or(AbortReason::kNone);
   }
   KV2PC_RETURN_IF_ERROR(OptionalTxn(f, &r->txn));
-  if ((o = f.Find("found")) != nullptr) {
+  if ((o = Present(f, "found")) != nullptr) {
     if (o->type != msgpack::type::BOOLEAN) return Malformed("found is not a bool");
     r->found = o->via.boolean;
   }
-  if ((o = f.Find("value")) != nullptr && o->type != msgpack::type::NIL) {
+  if ((o = Present(f, "value")) != nullptr) {
     r->value.emplace();
     KV2PC_RETURN_IF_ERROR(GetBytes(*o, "value", &*r->value));
   }
@@ -293,8 +299,8 @@ Status DecodeReply(const Fields& f, Reply* r) {
   KV2PC_RETURN_IF_ERROR(EnumByName<Outcome>(
       f, "outcome", OutcomeName, {Outcome::kCommitted, Outcome::kAborted, Outcome::kPending},
       &r->outcome));
-  if ((o = f.Find("node")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "node", &r->node));
-  if ((o = f.Find("role")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "role", &r->role));
+  if ((o = Present(f, "node")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "node", &r->node));
+  if ((o = Present(f, "role")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "role", &r->role));
   return Status::OK();
 }
 

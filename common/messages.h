@@ -154,10 +154,13 @@ struct PingRequest {};
 // The one reply type. Only the fields the request defines are present.
 struct Reply {
   ErrorCode code = ErrorCode::kOk;     // "code": uint, always present
-  std::string error;                   // "error": str, human-readable, when code != OK
-  AbortReason reason = AbortReason::kNone;  // "reason": str, with kAborted
+  std::string error;                   // "error": str, human-readable: why code != OK, or
+                                       // why a PREPARE vote is NO
+  AbortReason reason = AbortReason::kNone;  // "reason": str, whenever the transaction was
+                                            // aborted by the request (code ABORTED, TIMEOUT,
+                                            // PARTICIPANT_UNAVAILABLE, TXN_ALREADY_ABORTED)
   std::optional<TxnId> txn;            // "txn": BEGIN, one-shot ops, errors about a txn
-  bool found = false;                  // "found": bool, GET/READ
+  std::optional<bool> found;           // "found": bool, in every GET/READ answer
   std::optional<std::string> value;    // "value": bin, GET/READ when found
   std::optional<Vote> vote;            // "vote": str, PREPARE
   std::optional<Outcome> outcome;      // "outcome": str, QUERY_OUTCOME

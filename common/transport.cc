@@ -7,8 +7,9 @@
 namespace kv2pc {
 
 namespace {
-// A request has an identity, at most a few envelope frames (REQ adds one delimiter; a
-// proxy may add more), and the payload. Anything longer is not a kv2pc client.
+// What a sender may send: at most a few envelope frames (REQ adds one delimiter; a proxy
+// may add more) and the payload. The ROUTER adds the identity in front. Anything longer is
+// not a kv2pc peer.
 constexpr size_t kMaxFrames = 8;
 }  // namespace
 

@@ -323,10 +323,10 @@ void CoordinatorServer::RunOp(Txn* t, std::string key,
   }
   TxnId id = t->id;
   participants_.Call(p, std::move(body), options_.op_timeout,
-                     [this, id](Result<Reply> r) { OnOpReply(id, std::move(r)); });
+                     [this, id, p](Result<Reply> r) { OnOpReply(id, p, std::move(r)); });
 }
 
-void CoordinatorServer::OnOpReply(const TxnId& id, Result<Reply> r) {
+void CoordinatorServer::OnOpReply(const TxnId& id, size_t participant, Result<Reply> r) {
   auto it = txns_.find(id);
   if (it == txns_.end()) return;  // aborted meanwhile; its client was answered
   Txn* t = it->second.get();
@@ -340,15 +340,20 @@ void CoordinatorServer::OnOpReply(const TxnId& id, Result<Reply> r) {
     return;
   }
   if (!r->ok()) {
-    Reply e = *r;
-    if (e.code != ErrorCode::kAborted) e.error += "; transaction " + id.ToString() + " aborted";
-    if (e.reason == AbortReason::kNone) e.reason = AbortReason::kOperationFailed;
-    Abort(t, e);
+    // The participant refused the operation and has rolled back its part: the transaction
+    // is over. The client hears ABORTED with the participant's reason (OPERATION_FAILED when
+    // it gave none) and its words, whatever code it used.
+    AbortReason reason = r->reason != AbortReason::kNone ? r->reason : AbortReason::kOperationFailed;
+    std::string why = r->code == ErrorCode::kAborted
+                          ? r->error
+                          : participants_.peer_name(participant) + " refused: " +
+                                std::string(ErrorCodeName(r->code)) + ": " + r->error;
+    Abort(t, Reply::AbortedBecause(reason, why));
     return;
   }
   Reply ok;
   ok.txn = id;
-  if (r->found || r->value) {  // a READ's answer
+  if (r->found) {  // a READ's answer
     ok.found = r->found;
     ok.value = std::move(r->value);
   }

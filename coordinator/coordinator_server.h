@@ -32,7 +32,8 @@
 //       READ_ONLY; READ_ONLY ones take no part in phase 2.
 //  (C3) a decision is forgotten (END) only after every YES voter acknowledged it.
 //  (C4) a transaction without a decision record is aborted (presumed abort): QUERY_OUTCOME
-//       answers ABORTED for any id it does not know, PENDING while a vote is open.
+//       answers ABORTED for any id it does not know, PENDING while the transaction is still
+//       running (ACTIVE, voting or logging its decision).
 #pragma once
 
 #include <chrono>
@@ -119,7 +120,7 @@ class CoordinatorServer {
   Txn* ClientTxn(const TxnId& id, const ReplyToPtr& to);
   Txn* NewTxn();
   void RunOp(Txn* t, std::string key, std::optional<std::optional<std::string>> write);
-  void OnOpReply(const TxnId& id, Result<Reply> r);
+  void OnOpReply(const TxnId& id, size_t participant, Result<Reply> r);
   void StartCommit(Txn* t);
   void OnVote(const TxnId& id, size_t participant, Result<Reply> r);
   void OnDecisionDurable(const TxnId& id, Status s);

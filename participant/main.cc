@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   flags.Define("outcome-query-interval-ms", "1000",
                "how often an in-doubt transaction asks its coordinator");
   flags.Define("txn-idle-timeout-ms", "30000",
-               "an ACTIVE transaction without requests for this long is aborted");
+               "an ACTIVE transaction idle this long is aborted unless its coordinator still "
+               "runs it");
   flags.Define("wal-segment-bytes", "67108864", "size of a pre-allocated WAL segment");
   flags.Define("log-level", "info", "trace, debug, info, warn, error");
   flags.Define("help", "", "show this help", true);

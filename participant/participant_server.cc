@@ -286,18 +286,18 @@ void ParticipantServer::HandleRead(const ReadRequest& req, ReplyToPtr to) {
     Transaction* tx = it->second.get();
     loop_.Cancel(tx->lock_timer);
     tx->waiting_op.reset();
-    ReadLocked(tx, key, to);
+    ReadLocked(key, to);
   });
   if (granted == LockManager::Acquired::kGranted) {
-    ReadLocked(t, key, to);
+    ReadLocked(key, to);
   } else {
     ParkOnLock(t, key, std::move(to));
   }
 }
 
-void ParticipantServer::ReadLocked(Transaction* t, const std::string& key, const ReplyToPtr& to) {
-  (void)t;
+void ParticipantServer::ReadLocked(const std::string& key, const ReplyToPtr& to) {
   Reply r;
+  r.found = false;
   if (auto it = data_.find(key); it != data_.end()) {
     r.found = true;
     r.value = it->second;
@@ -463,9 +463,14 @@ void ParticipantServer::HandleDecideCommit(const DecideCommitRequest& req, Reply
     return;
   }
   Transaction* t = it->second.get();
-  if (t->state == TxnState::kActive) {
+  if (t->state == TxnState::kActive || t->state == TxnState::kPreparing) {
+    // A coordinator decides COMMIT only after our YES, which leaves only once PREPARE is
+    // durable (I1): this request breaks the protocol. Refuse it and change nothing.
+    spdlog::error("DECIDE_COMMIT for {}, which is {} here", req.txn.ToString(),
+                  TxnStateName(t->state));
     Send(to, Reply::Error(ErrorCode::kMalformedRequest,
-                          "DECIDE_COMMIT for " + req.txn.ToString() + ", which never prepared"));
+                          "DECIDE_COMMIT for " + req.txn.ToString() + ", which is " +
+                              TxnStateName(t->state) + " here, not PREPARED"));
     return;
   }
   if (t->state == TxnState::kCommitted) {
@@ -625,52 +630,76 @@ void ParticipantServer::ScheduleCheckpoint() {
 
 void ParticipantServer::Sweep() {
   auto now = EventLoop::Now();
-  std::vector<TxnId> idle, undecided;
+  std::vector<TxnId> ask;
   for (auto& [id, t] : txns_) {
-    if (t->state == TxnState::kActive && t->waiting_op == nullptr &&
-        now - t->last_activity > options_.txn_idle_timeout) {
-      idle.push_back(id);
-    } else if (t->state == TxnState::kPrepared &&
-               (t->recovered || now - t->prepared_at >= options_.outcome_query_interval)) {
-      undecided.push_back(id);
-    }
+    bool idle = t->state == TxnState::kActive && t->waiting_op == nullptr &&
+                now - t->last_activity > options_.txn_idle_timeout;
+    bool undecided = t->state == TxnState::kPrepared &&
+                     (t->recovered || now - t->prepared_at >= options_.outcome_query_interval);
+    if (idle || undecided) ask.push_back(id);
   }
-  for (const TxnId& id : idle) {
-    spdlog::info("{} -> ABORT: idle for more than {} ms while ACTIVE", id.ToString(),
-                 options_.txn_idle_timeout.count());
-    AbortTxn(txns_.at(id).get(), AbortReason::kIdleTimeout, "idle timeout");
-  }
-  for (const TxnId& id : undecided) QueryOutcome(id);
+  for (const TxnId& id : ask) QueryOutcome(id);
   loop_.RunAfter(options_.outcome_query_interval, [this] { Sweep(); });
 }
 
 void ParticipantServer::QueryOutcome(const TxnId& id) {
+  std::string coordinator = CoordinatorName(id.coordinator);
   auto peer = coordinator_peer_.find(id.coordinator);
   if (peer == coordinator_peer_.end()) {
-    spdlog::error("{} stays in doubt: {} is not in the cluster layout", id.ToString(),
-                  CoordinatorName(id.coordinator));
+    OnOutcome(id, coordinator, Status::NotFound(coordinator + " is not in the cluster layout"));
     return;
   }
-  std::string coordinator = CoordinatorName(id.coordinator);
-  coordinators_.Call(
-      peer->second, QueryOutcomeRequest{id}, options_.outcome_query_interval,
-      [this, id, coordinator](Result<Reply> r) {
-        auto it = txns_.find(id);
-        if (it == txns_.end() || it->second->state != TxnState::kPrepared) return;
-        if (!r.ok() || !r->ok() || !r->outcome || *r->outcome == Outcome::kPending) {
-          return;  // asked again on the next sweep
-        }
-        Transaction* t = it->second.get();
-        t->recovered = false;
-        if (*r->outcome == Outcome::kCommitted) {
-          spdlog::info("{} -> COMMIT: decision record at {}", id.ToString(), coordinator);
-          CommitPrepared(t, nullptr);
-        } else {
-          spdlog::info("{} -> ABORT: no decision record at {} (presumed abort)", id.ToString(),
-                       coordinator);
-          AbortTxn(t, AbortReason::kClientAbort, "presumed abort");
-        }
-      });
+  coordinators_.Call(peer->second, QueryOutcomeRequest{id}, options_.outcome_query_interval,
+                     [this, id, coordinator](Result<Reply> r) {
+                       if (r.ok() && !r->ok()) {
+                         r = Status::Internal(std::string(ErrorCodeName(r->code)) + ": " +
+                                              r->error);
+                       } else if (r.ok() && !r->outcome) {
+                         r = Status::Internal("reply without an outcome");
+                       }
+                       OnOutcome(id, coordinator, std::move(r));
+                     });
+}
+
+void ParticipantServer::OnOutcome(const TxnId& id, const std::string& coordinator,
+                                  Result<Reply> r) {
+  auto it = txns_.find(id);
+  if (it == txns_.end()) return;
+  Transaction* t = it->second.get();
+  std::optional<Outcome> outcome;
+  if (r.ok()) outcome = r->outcome;
+  if (t->state == TxnState::kActive) {
+    // Idle. Only a transaction its coordinator no longer runs is abandoned; an ACTIVE one may
+    // be aborted here unilaterally (we have not voted), so an unreachable coordinator counts.
+    if (outcome == Outcome::kPending) {
+      t->last_activity = EventLoop::Now();  // still running elsewhere: check again later
+      return;
+    }
+    std::string why = outcome ? coordinator + " no longer runs it"
+                              : coordinator + " cannot be asked (" + r.status().message() + ")";
+    spdlog::info("{} -> ABORT: idle for {} ms while ACTIVE, and {}", id.ToString(),
+                 options_.txn_idle_timeout.count(), why);
+    AbortTxn(t, AbortReason::kIdleTimeout, "idle transaction abandoned: " + why);
+    return;
+  }
+  if (t->state != TxnState::kPrepared) return;
+  if (!outcome || *outcome == Outcome::kPending) {
+    // (I2) a PREPARED transaction waits for the decision, however long it takes.
+    if (!r.ok()) {
+      spdlog::warn("{} stays in doubt: cannot ask {}: {}", id.ToString(), coordinator,
+                   r.status().message());
+    }
+    return;
+  }
+  t->recovered = false;
+  if (*outcome == Outcome::kCommitted) {
+    spdlog::info("{} -> COMMIT: decision record at {}", id.ToString(), coordinator);
+    CommitPrepared(t, nullptr);
+  } else {
+    spdlog::info("{} -> ABORT: no decision record at {} (presumed abort)", id.ToString(),
+                 coordinator);
+    AbortTxn(t, AbortReason::kClientAbort, "presumed abort");
+  }
 }
 
 }  // namespace kv2pc::participant

@@ -50,6 +50,8 @@ struct ParticipantOptions {
   std::chrono::milliseconds lock_timeout{5000};
   std::chrono::milliseconds checkpoint_interval{1000};
   std::chrono::milliseconds outcome_query_interval{1000};
+  // An ACTIVE transaction idle this long is aborted unless its coordinator says it still
+  // runs it (a backstop for a coordinator that crashed or lost a DECIDE_ABORT).
   std::chrono::milliseconds txn_idle_timeout{30000};
   uint64_t wal_segment_size = 64ull << 20;
 };
@@ -88,7 +90,8 @@ class ParticipantServer {
   // Returns the ACTIVE transaction for an operation with sequence number `seq`, creating it
   // when seq == 0; nullptr after replying with the reason it cannot proceed.
   Transaction* ActiveTxnFor(const TxnId& id, uint32_t seq, const ReplyToPtr& to);
-  void ReadLocked(Transaction* t, const std::string& key, const ReplyToPtr& to);
+  // Answers a READ from the committed data. REQUIRES: the S (or X) lock on key is held.
+  void ReadLocked(const std::string& key, const ReplyToPtr& to);
   void ParkOnLock(Transaction* t, const std::string& key, ReplyToPtr to);
   void OnPrepareDurable(const TxnId& id, Status s);
   void CommitPrepared(Transaction* t, const ReplyToPtr& ack_to);
@@ -101,12 +104,14 @@ class ParticipantServer {
   void WhenDurable(Lsn lsn, std::function<void(Status)> fn);
   void OnLogProgress();
   void ScheduleCheckpoint();
-  // Periodic: asks the coordinator about PREPARED transactions that have waited for a
-  // decision longer than outcome_query_interval (in doubt after a restart, or a lost
-  // decision message), and aborts ACTIVE transactions idle longer than txn_idle_timeout
-  // (their coordinator or client is gone).
+  // Periodic (every outcome_query_interval): asks the coordinator about PREPARED
+  // transactions that have waited for a decision (in doubt after a restart, or a lost
+  // decision message), and about ACTIVE ones idle longer than txn_idle_timeout (aborted
+  // unless the coordinator still runs them).
   void Sweep();
   void QueryOutcome(const TxnId& id);
+  // Acts on the coordinator's answer (or on the failure to get one).
+  void OnOutcome(const TxnId& id, const std::string& coordinator, Result<Reply> r);
 
   const ClusterConfig config_;
   const ParticipantOptions options_;

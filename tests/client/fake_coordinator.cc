@@ -94,7 +94,7 @@ FakeCoordinator::Handler TinyStore() {
       } else if (in_txn(get->txn, &r)) {
         auto it = state->data.find(get->key);
         r.found = it != state->data.end();
-        if (r.found) r.value = it->second;
+        if (*r.found) r.value = it->second;
       }
     } else if (const auto* put = std::get_if<PutRequest>(&m.body)) {
       if (put->key == "silent") return {};

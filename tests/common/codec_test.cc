@@ -80,14 +80,14 @@ TEST(CodecTest, RepliesRoundTrip) {
   g.found = true;
   g.value = std::string(kMaxValueSize, 'v');
   d = std::get<Reply>(RoundTrip({2, g}).body);
-  EXPECT_TRUE(d.found);
+  EXPECT_EQ(d.found, true);
   EXPECT_EQ(d.value, g.value);
 
   Reply missing;
   missing.found = false;
   missing.value.reset();
   d = std::get<Reply>(RoundTrip({3, missing}).body);
-  EXPECT_FALSE(d.found);
+  EXPECT_EQ(d.found, false);
   EXPECT_FALSE(d.value.has_value());
 
   Reply v;

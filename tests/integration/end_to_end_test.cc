@@ -12,6 +12,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 #include <zmq.hpp>
 
 #include "client/client.h"
@@ -271,6 +272,67 @@ TEST_F(EndToEndTest, HostileBytesOnEveryPortAreRefusedAndNothingCrashes) {
   auto v = client->Get("after");
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(**v, "ok");
+}
+
+}  // namespace
+}  // namespace kv2pc
+
+namespace kv2pc {
+namespace {
+
+// Polls `fn` every 50 ms for up to `ms`; true once it returns true.
+bool Eventually(int ms, const std::function<bool()>& fn) {
+  for (int waited = 0; waited <= ms; waited += 50) {
+    if (fn()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+class IdleTransactionTest : public EndToEndTest {};
+
+TEST_F(IdleTransactionTest, AbandonedTransactionIsAbortedAndFreesItsLocks) {
+  cluster_ = std::make_unique<TestCluster>(
+      2, std::vector<std::string>{"--txn-idle-timeout-ms", "500"},
+      std::vector<std::string>{"--txn-idle-timeout-ms", "500", "--outcome-query-interval-ms",
+                               "100", "--lock-timeout-ms", "200"});
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  auto client = Connect(*cluster_);
+  auto txn = client->Begin();
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE(client->Put(*txn, "k", "abandoned").ok());
+  // Then the client goes quiet. Another writer gets the lock once the idle abort happened
+  // (before that, its lock wait times out and it tries again).
+  EXPECT_TRUE(Eventually(10000, [&] { return client->Put("k", "next").ok(); }));
+  Status s = client->Commit(*txn);
+  EXPECT_NE(s.ToString().find("IDLE_TIMEOUT"), std::string::npos) << s.ToString();
+  auto v = client->Get("k");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(**v, "next");
+}
+
+TEST_F(IdleTransactionTest, ParticipantKeepsATransactionItsCoordinatorStillRuns) {
+  // The participant's idle timer is short, the coordinator's long: a transaction that works
+  // on one participant for a while stays alive on the other.
+  cluster_ = std::make_unique<TestCluster>(
+      2, std::vector<std::string>{},
+      std::vector<std::string>{"--txn-idle-timeout-ms", "200", "--outcome-query-interval-ms",
+                               "100"});
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  auto client = Connect(*cluster_);
+  auto keys = KeysOnEveryParticipant(*cluster_, 1, "busy:");
+  auto txn = client->Begin();
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE(client->Put(*txn, keys[0], "first").ok());
+  for (int i = 0; i < 10; i++) {  // ~1.5 s of work on the other participant only
+    ASSERT_TRUE(client->Put(*txn, keys[1], std::to_string(i)).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  }
+  Status s = client->Commit(*txn);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto v = client->Get(keys[0]);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(**v, "first");
 }
 
 }  // namespace

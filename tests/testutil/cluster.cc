@@ -34,8 +34,10 @@ int FreePort() {
   return port;
 }
 
-TestCluster::TestCluster(int participants, std::vector<std::string> node_args)
-    : node_args_(std::move(node_args)) {
+TestCluster::TestCluster(int participants, std::vector<std::string> coordinator_args,
+                         std::vector<std::string> participant_args)
+    : coordinator_args_(std::move(coordinator_args)),
+      participant_args_(std::move(participant_args)) {
   std::ostringstream conf;
   conf << "# test cluster\nversion 1\nvnodes 64\n";
   auto add = [&](const std::string& name, const char* role) {
@@ -78,7 +80,8 @@ Status TestCluster::StartNode(const std::string& name) {
   std::vector<std::string> args{bin,         "--config",   dir_.path() + "/cluster.conf",
                                 "--node",    name,         "--data-dir",
                                 data_dir(name), "--wal-segment-bytes", "1048576"};
-  args.insert(args.end(), node_args_.begin(), node_args_.end());
+  const auto& extra = coordinator ? coordinator_args_ : participant_args_;
+  args.insert(args.end(), extra.begin(), extra.end());
   std::string log = dir_.path() + "/" + name + ".log";
   pid_t pid = fork();
   if (pid < 0) return Status::IOError("fork failed");

@@ -23,8 +23,10 @@ int FreePort();
 
 class TestCluster {
  public:
-  // `node_args` are added to every process's command line (e.g. short timeouts).
-  explicit TestCluster(int participants, std::vector<std::string> node_args = {});
+  // The args are added to the coordinators' and participants' command lines (e.g. short
+  // timeouts).
+  explicit TestCluster(int participants, std::vector<std::string> coordinator_args = {},
+                       std::vector<std::string> participant_args = {});
   ~TestCluster();
   TestCluster(const TestCluster&) = delete;
   TestCluster& operator=(const TestCluster&) = delete;
@@ -55,7 +57,8 @@ class TestCluster {
 
  private:
   TempDir dir_;
-  std::vector<std::string> node_args_;
+  std::vector<std::string> coordinator_args_;
+  std::vector<std::string> participant_args_;
   std::vector<std::string> names_;  // coordinators first
   std::map<std::string, std::string> endpoints_;
   std::map<std::string, pid_t> pids_;
