@@ -2,7 +2,6 @@
 #include "common/codec.h"
 
 #include <msgpack.hpp>
-
 #include <type_traits>
 
 namespace kv2pc {
@@ -279,7 +278,8 @@ Status DecodeReply(const Fields& f, Reply* r) {
   uint64_t code;
   KV2PC_RETURN_IF_ERROR(GetUint(*o, "code", 255, &code));
   r->code = static_cast<ErrorCode>(code);
-  if ((o = Present(f, "error")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "error", &r->error));
+  if ((o = Present(f, "error")) != nullptr)
+    KV2PC_RETURN_IF_ERROR(GetString(*o, "error", &r->error));
   if ((o = Present(f, "reason")) != nullptr) {
     std::string s;
     KV2PC_RETURN_IF_ERROR(GetString(*o, "reason", &s));
@@ -306,8 +306,10 @@ Status DecodeReply(const Fields& f, Reply* r) {
 
 Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
   switch (type) {
-    case MsgType::kBegin: return MessageBody(BeginRequest{});
-    case MsgType::kPing: return MessageBody(PingRequest{});
+    case MsgType::kBegin:
+      return MessageBody(BeginRequest{});
+    case MsgType::kPing:
+      return MessageBody(PingRequest{});
     case MsgType::kGet: {
       GetRequest m;
       KV2PC_RETURN_IF_ERROR(OptionalTxn(f, &m.txn));
@@ -375,10 +377,20 @@ Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
 
 bool KnownType(uint64_t t) {
   switch (static_cast<MsgType>(t)) {
-    case MsgType::kBegin: case MsgType::kGet: case MsgType::kPut: case MsgType::kDelete:
-    case MsgType::kCommit: case MsgType::kAbort: case MsgType::kRead: case MsgType::kWrite:
-    case MsgType::kPrepare: case MsgType::kDecideCommit: case MsgType::kDecideAbort:
-    case MsgType::kQueryOutcome: case MsgType::kPing: case MsgType::kReply:
+    case MsgType::kBegin:
+    case MsgType::kGet:
+    case MsgType::kPut:
+    case MsgType::kDelete:
+    case MsgType::kCommit:
+    case MsgType::kAbort:
+    case MsgType::kRead:
+    case MsgType::kWrite:
+    case MsgType::kPrepare:
+    case MsgType::kDecideCommit:
+    case MsgType::kDecideAbort:
+    case MsgType::kQueryOutcome:
+    case MsgType::kPing:
+    case MsgType::kReply:
       return t <= 255;
   }
   return false;

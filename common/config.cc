@@ -101,8 +101,10 @@ Result<ClusterConfig> ClusterConfig::Parse(std::string_view text) {
       return err("unknown directive '" + std::string(w[0]) + "'");
     }
   }
-  if (cfg.participants().empty()) return Status::InvalidArgument("cluster config has no participant");
-  if (cfg.coordinators().empty()) return Status::InvalidArgument("cluster config has no coordinator");
+  if (cfg.participants().empty())
+    return Status::InvalidArgument("cluster config has no participant");
+  if (cfg.coordinators().empty())
+    return Status::InvalidArgument("cluster config has no coordinator");
   return cfg;
 }
 

@@ -74,8 +74,8 @@ void EventLoop::Run() {
   while (!stop_) {
     items.clear();
     for (const auto& s : sources_) {
-      items.push_back(zmq::pollitem_t{s.socket != nullptr ? s.socket->handle() : nullptr, s.fd,
-                                      ZMQ_POLLIN, 0});
+      items.push_back(
+          zmq::pollitem_t{s.socket != nullptr ? s.socket->handle() : nullptr, s.fd, ZMQ_POLLIN, 0});
     }
     // Drop cancelled timers at the head so they do not shorten the wait.
     while (!timer_queue_.empty() && !timers_.count(timer_queue_.begin()->second)) {

@@ -60,9 +60,8 @@ Result<int64_t> Flags::GetInt(const std::string& name, int64_t min, int64_t max)
   int64_t out = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
   if (ec != std::errc() || p != v.data() + v.size() || out < min || out > max) {
-    return Status::InvalidArgument("--" + name + " must be an integer from " +
-                                   std::to_string(min) + " to " + std::to_string(max) +
-                                   ", not '" + v + "'");
+    return Status::InvalidArgument("--" + name + " must be an integer from " + std::to_string(min) +
+                                   " to " + std::to_string(max) + ", not '" + v + "'");
   }
   return out;
 }

@@ -22,7 +22,7 @@ Status InitLogging(std::string_view node_name, std::string_view level);
 
 }  // namespace kv2pc
 
-#define KV2PC_CHECK(cond, msg)                                          \
-  do {                                                                  \
-    if (!(cond)) ::kv2pc::CheckFailed(__FILE__, __LINE__, #cond, msg);  \
+#define KV2PC_CHECK(cond, msg)                                         \
+  do {                                                                 \
+    if (!(cond)) ::kv2pc::CheckFailed(__FILE__, __LINE__, #cond, msg); \
   } while (0)

@@ -7,36 +7,60 @@ namespace kv2pc {
 
 std::string_view ErrorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kOk: return "OK";
-    case ErrorCode::kTxnNotFound: return "TXN_NOT_FOUND";
-    case ErrorCode::kTxnAlreadyCommitted: return "TXN_ALREADY_COMMITTED";
-    case ErrorCode::kTxnAlreadyAborted: return "TXN_ALREADY_ABORTED";
-    case ErrorCode::kKeyTooLarge: return "KEY_TOO_LARGE";
-    case ErrorCode::kValueTooLarge: return "VALUE_TOO_LARGE";
-    case ErrorCode::kMalformedRequest: return "MALFORMED_REQUEST";
-    case ErrorCode::kParticipantUnavailable: return "PARTICIPANT_UNAVAILABLE";
-    case ErrorCode::kTimeout: return "TIMEOUT";
-    case ErrorCode::kAborted: return "ABORTED";
-    case ErrorCode::kUnsupportedVersion: return "UNSUPPORTED_VERSION";
-    case ErrorCode::kTxnBusy: return "TXN_BUSY";
-    case ErrorCode::kInternalError: return "INTERNAL_ERROR";
-    case ErrorCode::kOutcomeUnknown: return "OUTCOME_UNKNOWN";
+    case ErrorCode::kOk:
+      return "OK";
+    case ErrorCode::kTxnNotFound:
+      return "TXN_NOT_FOUND";
+    case ErrorCode::kTxnAlreadyCommitted:
+      return "TXN_ALREADY_COMMITTED";
+    case ErrorCode::kTxnAlreadyAborted:
+      return "TXN_ALREADY_ABORTED";
+    case ErrorCode::kKeyTooLarge:
+      return "KEY_TOO_LARGE";
+    case ErrorCode::kValueTooLarge:
+      return "VALUE_TOO_LARGE";
+    case ErrorCode::kMalformedRequest:
+      return "MALFORMED_REQUEST";
+    case ErrorCode::kParticipantUnavailable:
+      return "PARTICIPANT_UNAVAILABLE";
+    case ErrorCode::kTimeout:
+      return "TIMEOUT";
+    case ErrorCode::kAborted:
+      return "ABORTED";
+    case ErrorCode::kUnsupportedVersion:
+      return "UNSUPPORTED_VERSION";
+    case ErrorCode::kTxnBusy:
+      return "TXN_BUSY";
+    case ErrorCode::kInternalError:
+      return "INTERNAL_ERROR";
+    case ErrorCode::kOutcomeUnknown:
+      return "OUTCOME_UNKNOWN";
   }
   return "UNKNOWN_ERROR";
 }
 
 std::string_view AbortReasonName(AbortReason reason) {
   switch (reason) {
-    case AbortReason::kNone: return "NONE";
-    case AbortReason::kClientAbort: return "CLIENT_ABORT";
-    case AbortReason::kVoteNo: return "VOTE_NO";
-    case AbortReason::kVoteTimeout: return "VOTE_TIMEOUT";
-    case AbortReason::kLockTimeout: return "LOCK_TIMEOUT";
-    case AbortReason::kParticipantUnavailable: return "PARTICIPANT_UNAVAILABLE";
-    case AbortReason::kParticipantRestarted: return "PARTICIPANT_RESTARTED";
-    case AbortReason::kIdleTimeout: return "IDLE_TIMEOUT";
-    case AbortReason::kOperationFailed: return "OPERATION_FAILED";
-    case AbortReason::kLogFailure: return "LOG_FAILURE";
+    case AbortReason::kNone:
+      return "NONE";
+    case AbortReason::kClientAbort:
+      return "CLIENT_ABORT";
+    case AbortReason::kVoteNo:
+      return "VOTE_NO";
+    case AbortReason::kVoteTimeout:
+      return "VOTE_TIMEOUT";
+    case AbortReason::kLockTimeout:
+      return "LOCK_TIMEOUT";
+    case AbortReason::kParticipantUnavailable:
+      return "PARTICIPANT_UNAVAILABLE";
+    case AbortReason::kParticipantRestarted:
+      return "PARTICIPANT_RESTARTED";
+    case AbortReason::kIdleTimeout:
+      return "IDLE_TIMEOUT";
+    case AbortReason::kOperationFailed:
+      return "OPERATION_FAILED";
+    case AbortReason::kLogFailure:
+      return "LOG_FAILURE";
   }
   return "NONE";
 }
@@ -51,18 +75,24 @@ std::optional<AbortReason> ParseAbortReason(std::string_view name) {
 
 std::string_view VoteName(Vote vote) {
   switch (vote) {
-    case Vote::kYes: return "YES";
-    case Vote::kNo: return "NO";
-    case Vote::kReadOnly: return "READ_ONLY";
+    case Vote::kYes:
+      return "YES";
+    case Vote::kNo:
+      return "NO";
+    case Vote::kReadOnly:
+      return "READ_ONLY";
   }
   return "NO";
 }
 
 std::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kCommitted: return "COMMITTED";
-    case Outcome::kAborted: return "ABORTED";
-    case Outcome::kPending: return "PENDING";
+    case Outcome::kCommitted:
+      return "COMMITTED";
+    case Outcome::kAborted:
+      return "ABORTED";
+    case Outcome::kPending:
+      return "PENDING";
   }
   return "PENDING";
 }
@@ -91,20 +121,34 @@ MsgType Message::type() const {
 
 std::string_view MsgTypeName(MsgType type) {
   switch (type) {
-    case MsgType::kBegin: return "BEGIN";
-    case MsgType::kGet: return "GET";
-    case MsgType::kPut: return "PUT";
-    case MsgType::kDelete: return "DELETE";
-    case MsgType::kCommit: return "COMMIT";
-    case MsgType::kAbort: return "ABORT";
-    case MsgType::kRead: return "READ";
-    case MsgType::kWrite: return "WRITE";
-    case MsgType::kPrepare: return "PREPARE";
-    case MsgType::kDecideCommit: return "DECIDE_COMMIT";
-    case MsgType::kDecideAbort: return "DECIDE_ABORT";
-    case MsgType::kQueryOutcome: return "QUERY_OUTCOME";
-    case MsgType::kPing: return "PING";
-    case MsgType::kReply: return "REPLY";
+    case MsgType::kBegin:
+      return "BEGIN";
+    case MsgType::kGet:
+      return "GET";
+    case MsgType::kPut:
+      return "PUT";
+    case MsgType::kDelete:
+      return "DELETE";
+    case MsgType::kCommit:
+      return "COMMIT";
+    case MsgType::kAbort:
+      return "ABORT";
+    case MsgType::kRead:
+      return "READ";
+    case MsgType::kWrite:
+      return "WRITE";
+    case MsgType::kPrepare:
+      return "PREPARE";
+    case MsgType::kDecideCommit:
+      return "DECIDE_COMMIT";
+    case MsgType::kDecideAbort:
+      return "DECIDE_ABORT";
+    case MsgType::kQueryOutcome:
+      return "QUERY_OUTCOME";
+    case MsgType::kPing:
+      return "PING";
+    case MsgType::kReply:
+      return "REPLY";
   }
   return "UNKNOWN";
 }

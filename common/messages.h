@@ -153,19 +153,19 @@ struct PingRequest {};
 
 // The one reply type. Only the fields the request defines are present.
 struct Reply {
-  ErrorCode code = ErrorCode::kOk;     // "code": uint, always present
-  std::string error;                   // "error": str, human-readable: why code != OK, or
-                                       // why a PREPARE vote is NO
+  ErrorCode code = ErrorCode::kOk;          // "code": uint, always present
+  std::string error;                        // "error": str, human-readable: why code != OK, or
+                                            // why a PREPARE vote is NO
   AbortReason reason = AbortReason::kNone;  // "reason": str, whenever the transaction was
                                             // aborted by the request (code ABORTED, TIMEOUT,
                                             // PARTICIPANT_UNAVAILABLE, TXN_ALREADY_ABORTED)
-  std::optional<TxnId> txn;            // "txn": BEGIN, one-shot ops, errors about a txn
-  std::optional<bool> found;           // "found": bool, in every GET/READ answer
-  std::optional<std::string> value;    // "value": bin, GET/READ when found
-  std::optional<Vote> vote;            // "vote": str, PREPARE
-  std::optional<Outcome> outcome;      // "outcome": str, QUERY_OUTCOME
-  std::string node;                    // "node": str, PING
-  std::string role;                    // "role": str, PING
+  std::optional<TxnId> txn;                 // "txn": BEGIN, one-shot ops, errors about a txn
+  std::optional<bool> found;                // "found": bool, in every GET/READ answer
+  std::optional<std::string> value;         // "value": bin, GET/READ when found
+  std::optional<Vote> vote;                 // "vote": str, PREPARE
+  std::optional<Outcome> outcome;           // "outcome": str, QUERY_OUTCOME
+  std::string node;                         // "node": str, PING
+  std::string role;                         // "role": str, PING
 
   bool ok() const { return code == ErrorCode::kOk; }
   static Reply Error(ErrorCode code, std::string error) {
@@ -183,8 +183,8 @@ struct Reply {
 
 using MessageBody =
     std::variant<BeginRequest, GetRequest, PutRequest, DeleteRequest, CommitRequest, AbortRequest,
-                 ReadRequest, WriteRequest, PrepareRequest, DecideCommitRequest,
-                 DecideAbortRequest, QueryOutcomeRequest, PingRequest, Reply>;
+                 ReadRequest, WriteRequest, PrepareRequest, DecideCommitRequest, DecideAbortRequest,
+                 QueryOutcomeRequest, PingRequest, Reply>;
 
 struct Message {
   uint64_t request_id = 0;

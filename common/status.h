@@ -87,7 +87,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     if (std::get<Status>(v_).ok()) v_ = Status::Internal("Result built from an OK Status");
   }
@@ -113,17 +113,16 @@ class [[nodiscard]] Result {
 }  // namespace kv2pc
 
 // Returns early with the Status of `expr` when it is not OK.
-#define KV2PC_RETURN_IF_ERROR(expr)               \
-  do {                                            \
-    ::kv2pc::Status _kv2pc_s = (expr);            \
-    if (!_kv2pc_s.ok()) return _kv2pc_s;          \
+#define KV2PC_RETURN_IF_ERROR(expr)      \
+  do {                                   \
+    ::kv2pc::Status _kv2pc_s = (expr);   \
+    if (!_kv2pc_s.ok()) return _kv2pc_s; \
   } while (0)
 
 #define KV2PC_CONCAT_INNER(a, b) a##b
 #define KV2PC_CONCAT(a, b) KV2PC_CONCAT_INNER(a, b)
 // `KV2PC_ASSIGN_OR_RETURN(auto x, F());` binds x to F()'s value or returns its Status.
-#define KV2PC_ASSIGN_OR_RETURN(lhs, expr)                                  \
-  auto KV2PC_CONCAT(_kv2pc_r, __LINE__) = (expr);                          \
-  if (!KV2PC_CONCAT(_kv2pc_r, __LINE__).ok())                              \
-    return KV2PC_CONCAT(_kv2pc_r, __LINE__).status();                      \
+#define KV2PC_ASSIGN_OR_RETURN(lhs, expr)                                                       \
+  auto KV2PC_CONCAT(_kv2pc_r, __LINE__) = (expr);                                               \
+  if (!KV2PC_CONCAT(_kv2pc_r, __LINE__).ok()) return KV2PC_CONCAT(_kv2pc_r, __LINE__).status(); \
   lhs = std::move(KV2PC_CONCAT(_kv2pc_r, __LINE__)).value()

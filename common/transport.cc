@@ -94,8 +94,7 @@ bool SendRouted(zmq::socket_t& router, std::vector<zmq::message_t>* envelope,
   }
 }
 
-void SendReply(zmq::socket_t& router, const ReplyTo& to, const Reply& reply,
-               std::string* scratch) {
+void SendReply(zmq::socket_t& router, const ReplyTo& to, const Reply& reply, std::string* scratch) {
   scratch->clear();
   EncodeMessage(Message{to.request_id, reply}, scratch);
   std::vector<zmq::message_t> envelope;

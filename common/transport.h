@@ -52,8 +52,7 @@ using ReplyToPtr = std::shared_ptr<ReplyTo>;
 
 // Sends `reply` to `to` (the envelope is copied, so `to` can be answered again).
 // `scratch` is a reusable encode buffer. Never blocks; a reply to a gone peer is dropped.
-void SendReply(zmq::socket_t& router, const ReplyTo& to, const Reply& reply,
-               std::string* scratch);
+void SendReply(zmq::socket_t& router, const ReplyTo& to, const Reply& reply, std::string* scratch);
 
 // Reads one multipart message without blocking. Returns false when there is none. Messages
 // with too many frames or no payload are read whole and dropped (*dropped set to true).

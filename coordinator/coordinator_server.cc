@@ -62,8 +62,7 @@ std::string TooLarge(const char* what, size_t size, size_t limit) {
 }
 }  // namespace
 
-CoordinatorServer::CoordinatorServer(const ClusterConfig& config,
-                                     const CoordinatorOptions& options)
+CoordinatorServer::CoordinatorServer(const ClusterConfig& config, const CoordinatorOptions& options)
     : config_(config), options_(options) {}
 
 CoordinatorServer::~CoordinatorServer() {
@@ -92,8 +91,8 @@ Status CoordinatorServer::Start() {
   lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0) return Status::IOError("cannot open " + lock_path + ": " + strerror(errno));
   if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return Status::Unavailable(options_.data_dir + " is in use by another process (" +
-                               lock_path + " is locked)");
+    return Status::Unavailable(options_.data_dir + " is in use by another process (" + lock_path +
+                               " is locked)");
   }
 
   // Participants, in layout order: peer index i <-> ring index i.
@@ -125,18 +124,20 @@ Status CoordinatorServer::Start() {
     for (const std::string& name : d.participants) {
       auto it = std::find(names.begin(), names.end(), name);
       if (it == names.end()) {
-        spdlog::error("{}: participant {} of its COMMIT decision is not in the cluster layout; "
-                      "it will not be told",
-                      d.txn.ToString(), name);
+        spdlog::error(
+            "{}: participant {} of its COMMIT decision is not in the cluster layout; "
+            "it will not be told",
+            d.txn.ToString(), name);
         continue;
       }
       size_t p = static_cast<size_t>(it - names.begin());
       t->yes_voters.insert(p);
       t->acks_pending.insert(p);
     }
-    spdlog::info("{} -> COMMIT: decision record at LSN {} in {}'s log; re-sending to {} "
-                 "participant(s) that have not acknowledged",
-                 d.txn.ToString(), d.lsn, self_->name, t->acks_pending.size());
+    spdlog::info(
+        "{} -> COMMIT: decision record at LSN {} in {}'s log; re-sending to {} "
+        "participant(s) that have not acknowledged",
+        d.txn.ToString(), d.lsn, self_->name, t->acks_pending.size());
     txns_.emplace(d.txn, std::move(t));
   }
 
@@ -148,9 +149,10 @@ Status CoordinatorServer::Start() {
     log_notifier_.Drain();
     OnLogProgress();
   });
-  spdlog::info("{} (incarnation {}) listening on {}; {} participant(s); {} decision(s) to "
-               "finish",
-               self_->name, incarnation_, endpoint, names.size(), replay.unfinished().size());
+  spdlog::info(
+      "{} (incarnation {}) listening on {}; {} participant(s); {} decision(s) to "
+      "finish",
+      self_->name, incarnation_, endpoint, names.size(), replay.unfinished().size());
   return Status::OK();
 }
 
@@ -271,10 +273,10 @@ CoordinatorServer::Txn* CoordinatorServer::ClientTxn(const TxnId& id, const Repl
   }
   Txn* t = it->second.get();
   if (t->client != nullptr || t->state != State::kActive) {
-    Reply r = Reply::Error(ErrorCode::kTxnBusy,
-                           t->state == State::kActive
-                               ? id.ToString() + " is busy with another request"
-                               : id.ToString() + " is committing");
+    Reply r =
+        Reply::Error(ErrorCode::kTxnBusy, t->state == State::kActive
+                                              ? id.ToString() + " is busy with another request"
+                                              : id.ToString() + " is committing");
     if (t->state == State::kCommitted) {
       r = Reply::Error(ErrorCode::kTxnAlreadyCommitted, id.ToString() + " has already committed");
     }
@@ -286,8 +288,7 @@ CoordinatorServer::Txn* CoordinatorServer::ClientTxn(const TxnId& id, const Repl
 }
 
 void CoordinatorServer::HandleOp(const std::optional<TxnId>& txn, std::string key,
-                                 std::optional<std::optional<std::string>> write,
-                                 ReplyToPtr to) {
+                                 std::optional<std::optional<std::string>> write, ReplyToPtr to) {
   // Bad input is refused before it touches anything (the transaction stays usable).
   if (key.size() > kMaxKeySize) {
     Send(to, Reply::Error(ErrorCode::kKeyTooLarge, TooLarge("key", key.size(), kMaxKeySize)));
@@ -331,10 +332,10 @@ void CoordinatorServer::OnOpReply(const TxnId& id, size_t participant, Result<Re
   if (it == txns_.end()) return;  // aborted meanwhile; its client was answered
   Txn* t = it->second.get();
   if (!r.ok()) {
-    ErrorCode code = r.status().IsTimedOut() ? ErrorCode::kTimeout
-                                             : ErrorCode::kParticipantUnavailable;
-    Reply e = Reply::Error(code, r.status().message() + "; transaction " + id.ToString() +
-                                     " aborted");
+    ErrorCode code =
+        r.status().IsTimedOut() ? ErrorCode::kTimeout : ErrorCode::kParticipantUnavailable;
+    Reply e =
+        Reply::Error(code, r.status().message() + "; transaction " + id.ToString() + " aborted");
     e.reason = AbortReason::kParticipantUnavailable;
     Abort(t, e);
     return;
@@ -343,11 +344,13 @@ void CoordinatorServer::OnOpReply(const TxnId& id, size_t participant, Result<Re
     // The participant refused the operation and has rolled back its part: the transaction
     // is over. The client hears ABORTED with the participant's reason (OPERATION_FAILED when
     // it gave none) and its words, whatever code it used.
-    AbortReason reason = r->reason != AbortReason::kNone ? r->reason : AbortReason::kOperationFailed;
+    AbortReason reason =
+        r->reason != AbortReason::kNone ? r->reason : AbortReason::kOperationFailed;
     std::string why = r->code == ErrorCode::kAborted
                           ? r->error
-                          : participants_.peer_name(participant) + " refused: " +
-                                std::string(ErrorCodeName(r->code)) + ": " + r->error;
+                          : participants_.peer_name(participant) +
+                                " refused: " + std::string(ErrorCodeName(r->code)) + ": " +
+                                r->error;
     Abort(t, Reply::AbortedBecause(reason, why));
     return;
   }
@@ -465,14 +468,14 @@ void CoordinatorServer::SendCommit(const TxnId& id, size_t participant) {
                           ErrorCodeName(r->code), r->error);
           }
           // Keep telling it until it acknowledges (C3); it may be down or restarting.
-          loop_.RunAfter(r.ok() ? options_.commit_retry : std::chrono::milliseconds(0),
-                         [this, id, participant] {
-                           auto again = txns_.find(id);
-                           if (again != txns_.end() &&
-                               again->second->acks_pending.count(participant)) {
-                             SendCommit(id, participant);
-                           }
-                         });
+          loop_.RunAfter(
+              r.ok() ? options_.commit_retry : std::chrono::milliseconds(0),
+              [this, id, participant] {
+                auto again = txns_.find(id);
+                if (again != txns_.end() && again->second->acks_pending.count(participant)) {
+                  SendCommit(id, participant);
+                }
+              });
           return;
         }
         t->acks_pending.erase(participant);
@@ -480,7 +483,8 @@ void CoordinatorServer::SendCommit(const TxnId& id, size_t participant) {
         // Everyone knows: the decision may be forgotten. END need not be forced: if it is
         // lost, recovery re-sends a COMMIT that participants acknowledge again.
         Result<Lsn> end = log_->Append(wal::kEnd, wal::EndRecord{id}.Encode());
-        if (!end.ok()) spdlog::warn("cannot log END of {}: {}", id.ToString(), end.status().ToString());
+        if (!end.ok())
+          spdlog::warn("cannot log END of {}: {}", id.ToString(), end.status().ToString());
         if (t->recovered) spdlog::info("{}: every participant acknowledged COMMIT", id.ToString());
         Finish(id, Finished{true, AbortReason::kNone});
       });
@@ -492,8 +496,8 @@ void CoordinatorServer::HandleAbort(const TxnId& id, ReplyToPtr to) {
     // An operation is still out (waiting for a lock, say): abort under it. Its reply, when
     // it comes, finds no transaction and is dropped.
     Txn* t = it->second.get();
-    Abort(t, Reply::AbortedBecause(AbortReason::kClientAbort, "the client aborted " +
-                                                                  id.ToString()));
+    Abort(t,
+          Reply::AbortedBecause(AbortReason::kClientAbort, "the client aborted " + id.ToString()));
     Reply ok;
     ok.txn = id;
     Send(to, ok);

@@ -60,10 +60,10 @@ struct CoordinatorOptions {
   std::string node;
   std::string data_dir;
   std::string bind;
-  std::chrono::milliseconds op_timeout{10000};       // a READ/WRITE at a participant
-  std::chrono::milliseconds vote_timeout{5000};      // PREPARE -> vote
-  std::chrono::milliseconds commit_retry{1000};      // resend DECIDE_COMMIT after this
-  std::chrono::milliseconds txn_idle_timeout{30000}; // ACTIVE without requests -> abort
+  std::chrono::milliseconds op_timeout{10000};        // a READ/WRITE at a participant
+  std::chrono::milliseconds vote_timeout{5000};       // PREPARE -> vote
+  std::chrono::milliseconds commit_retry{1000};       // resend DECIDE_COMMIT after this
+  std::chrono::milliseconds txn_idle_timeout{30000};  // ACTIVE without requests -> abort
   uint64_t wal_segment_size = 64ull << 20;
 };
 
@@ -87,11 +87,11 @@ class CoordinatorServer {
     bool one_shot = false;
     // Participant index -> operations sent to it (its "seq" counter).
     std::map<size_t, uint32_t> participants;
-    ReplyToPtr client;             // the request being worked on, if any (busy)
-    Reply result;                  // for one-shot: the operation's answer, sent at commit
+    ReplyToPtr client;  // the request being worked on, if any (busy)
+    Reply result;       // for one-shot: the operation's answer, sent at commit
     std::set<size_t> votes_pending;
-    std::set<size_t> yes_voters;   // phase 2 set (C2)
-    std::set<size_t> acks_pending; // (C3)
+    std::set<size_t> yes_voters;    // phase 2 set (C2)
+    std::set<size_t> acks_pending;  // (C3)
     EventLoop::Clock::time_point last_activity{};
     bool recovered = false;
   };

@@ -28,17 +28,21 @@ Reply OkReply() { return Reply{}; }
 
 const char* TxnStateName(TxnState s) {
   switch (s) {
-    case TxnState::kActive: return "ACTIVE";
-    case TxnState::kPreparing: return "PREPARING";
-    case TxnState::kPrepared: return "PREPARED";
-    case TxnState::kCommitted: return "COMMITTED";
-    case TxnState::kAborted: return "ABORTED";
+    case TxnState::kActive:
+      return "ACTIVE";
+    case TxnState::kPreparing:
+      return "PREPARING";
+    case TxnState::kPrepared:
+      return "PREPARED";
+    case TxnState::kCommitted:
+      return "COMMITTED";
+    case TxnState::kAborted:
+      return "ABORTED";
   }
   return "?";
 }
 
-ParticipantServer::ParticipantServer(const ClusterConfig& config,
-                                     const ParticipantOptions& options)
+ParticipantServer::ParticipantServer(const ClusterConfig& config, const ParticipantOptions& options)
     : config_(config), options_(options) {}
 
 ParticipantServer::~ParticipantServer() {
@@ -70,8 +74,8 @@ Status ParticipantServer::Recover() {
   lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0) return Status::IOError("cannot open " + lock_path + ": " + strerror(errno));
   if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return Status::Unavailable(options_.data_dir + " is in use by another process (" +
-                               lock_path + " is locked)");
+    return Status::Unavailable(options_.data_dir + " is in use by another process (" + lock_path +
+                               " is locked)");
   }
 
   // 1. The checkpoint.
@@ -118,16 +122,18 @@ Status ParticipantServer::Recover() {
       auto r = locks_.Acquire(t->id, w.key, LockMode::kExclusive, nullptr);
       KV2PC_CHECK(r == LockManager::Acquired::kGranted, "in-doubt locks cannot conflict");
     }
-    spdlog::warn("{} is in doubt: PREPARED at LSN {} with {} write(s), no outcome logged; "
-                 "asking {}",
-                 p.txn.ToString(), p.lsn, p.writes.size(), CoordinatorName(p.txn.coordinator));
+    spdlog::warn(
+        "{} is in doubt: PREPARED at LSN {} with {} write(s), no outcome logged; "
+        "asking {}",
+        p.txn.ToString(), p.lsn, p.writes.size(), CoordinatorName(p.txn.coordinator));
     txns_.emplace(p.txn, std::move(t));
   }
   checkpointer_ = std::make_unique<Checkpointer>(std::move(store));
-  spdlog::info("recovered: {} keys from the checkpoint (applied LSN {}), {} commit(s) replayed "
-               "from the WAL, {} transaction(s) in doubt, log ends at LSN {}",
-               loaded, applied, replay.commits_to_apply().size(), replay.in_doubt().size(),
-               log_->last_lsn());
+  spdlog::info(
+      "recovered: {} keys from the checkpoint (applied LSN {}), {} commit(s) replayed "
+      "from the WAL, {} transaction(s) in doubt, log ends at LSN {}",
+      loaded, applied, replay.commits_to_apply().size(), replay.in_doubt().size(),
+      log_->last_lsn());
   return Status::OK();
 }
 
@@ -218,8 +224,7 @@ void ParticipantServer::Send(const ReplyToPtr& to, const Reply& reply) {
   SendReply(router_, *to, reply, &buffer_);
 }
 
-Transaction* ParticipantServer::ActiveTxnFor(const TxnId& id, uint32_t seq,
-                                             const ReplyToPtr& to) {
+Transaction* ParticipantServer::ActiveTxnFor(const TxnId& id, uint32_t seq, const ReplyToPtr& to) {
   auto it = txns_.find(id);
   if (it == txns_.end()) {
     if (auto f = finished_.find(id); f != finished_.end()) {
@@ -231,9 +236,9 @@ Transaction* ParticipantServer::ActiveTxnFor(const TxnId& id, uint32_t seq,
     }
     if (seq != 0) {
       // Earlier operations of this transaction were lost: we restarted since.
-      Send(to, Reply::AbortedBecause(AbortReason::kParticipantRestarted,
-                                     self_->name + " restarted and lost the earlier work of " +
-                                         id.ToString()));
+      Send(to, Reply::AbortedBecause(
+                   AbortReason::kParticipantRestarted,
+                   self_->name + " restarted and lost the earlier work of " + id.ToString()));
       Forget(id, false);
       return nullptr;
     }
@@ -265,8 +270,8 @@ Transaction* ParticipantServer::ActiveTxnFor(const TxnId& id, uint32_t seq,
 
 void ParticipantServer::HandleRead(const ReadRequest& req, ReplyToPtr to) {
   if (req.key.size() > kMaxKeySize) {
-    Send(to, Reply::Error(ErrorCode::kKeyTooLarge, "key is " + std::to_string(req.key.size()) +
-                                                       " bytes; the limit is 256"));
+    Send(to, Reply::Error(ErrorCode::kKeyTooLarge,
+                          "key is " + std::to_string(req.key.size()) + " bytes; the limit is 256"));
     return;
   }
   Transaction* t = ActiveTxnFor(req.txn, req.seq, to);
@@ -307,14 +312,14 @@ void ParticipantServer::ReadLocked(const std::string& key, const ReplyToPtr& to)
 
 void ParticipantServer::HandleWrite(WriteRequest req, ReplyToPtr to) {
   if (req.key.size() > kMaxKeySize) {
-    Send(to, Reply::Error(ErrorCode::kKeyTooLarge, "key is " + std::to_string(req.key.size()) +
-                                                       " bytes; the limit is 256"));
+    Send(to, Reply::Error(ErrorCode::kKeyTooLarge,
+                          "key is " + std::to_string(req.key.size()) + " bytes; the limit is 256"));
     return;
   }
   if (req.value && req.value->size() > kMaxValueSize) {
-    Send(to, Reply::Error(ErrorCode::kValueTooLarge, "value is " +
-                                                         std::to_string(req.value->size()) +
-                                                         " bytes; the limit is 1048576"));
+    Send(to,
+         Reply::Error(ErrorCode::kValueTooLarge, "value is " + std::to_string(req.value->size()) +
+                                                     " bytes; the limit is 1048576"));
     return;
   }
   Transaction* t = ActiveTxnFor(req.txn, req.seq, to);
@@ -455,8 +460,8 @@ void ParticipantServer::HandleDecideCommit(const DecideCommitRequest& req, Reply
     auto f = finished_.find(req.txn);
     if (f != finished_.end() && !f->second) {
       spdlog::error("DECIDE_COMMIT for {}, which this participant aborted", req.txn.ToString());
-      Send(to, Reply::Error(ErrorCode::kTxnAlreadyAborted, req.txn.ToString() +
-                                                               " has aborted here"));
+      Send(to,
+           Reply::Error(ErrorCode::kTxnAlreadyAborted, req.txn.ToString() + " has aborted here"));
       return;
     }
     Send(to, OkReply());  // a repeat, or a read-only participant: nothing left to do
@@ -468,9 +473,9 @@ void ParticipantServer::HandleDecideCommit(const DecideCommitRequest& req, Reply
     // durable (I1): this request breaks the protocol. Refuse it and change nothing.
     spdlog::error("DECIDE_COMMIT for {}, which is {} here", req.txn.ToString(),
                   TxnStateName(t->state));
-    Send(to, Reply::Error(ErrorCode::kMalformedRequest,
-                          "DECIDE_COMMIT for " + req.txn.ToString() + ", which is " +
-                              TxnStateName(t->state) + " here, not PREPARED"));
+    Send(to, Reply::Error(ErrorCode::kMalformedRequest, "DECIDE_COMMIT for " + req.txn.ToString() +
+                                                            ", which is " + TxnStateName(t->state) +
+                                                            " here, not PREPARED"));
     return;
   }
   if (t->state == TxnState::kCommitted) {
@@ -513,23 +518,23 @@ void ParticipantServer::CommitPrepared(Transaction* t, const ReplyToPtr& ack_to)
   t->writes.clear();
   locks_.ReleaseAll(id);
   Lsn commit_lsn = *lsn;
-  WhenDurable(commit_lsn, [this, id, ack_to, commit_lsn,
-                           writes = std::move(writes)](Status s) mutable {
-    if (s.ok()) {
-      dirty_.insert(dirty_.end(), std::make_move_iterator(writes.begin()),
-                    std::make_move_iterator(writes.end()));
-      dirty_lsn_ = commit_lsn;  // (I5)
-      if (dirty_.size() >= kCheckpointBatch) {
-        checkpointer_->Submit(std::move(dirty_), dirty_lsn_);
-        dirty_.clear();
-      }
-    }
-    if (ack_to) {
-      Send(ack_to, s.ok() ? OkReply() : Reply::Error(ErrorCode::kInternalError, s.ToString()));
-    }
-    txns_.erase(id);
-    Forget(id, true);
-  });
+  WhenDurable(
+      commit_lsn, [this, id, ack_to, commit_lsn, writes = std::move(writes)](Status s) mutable {
+        if (s.ok()) {
+          dirty_.insert(dirty_.end(), std::make_move_iterator(writes.begin()),
+                        std::make_move_iterator(writes.end()));
+          dirty_lsn_ = commit_lsn;  // (I5)
+          if (dirty_.size() >= kCheckpointBatch) {
+            checkpointer_->Submit(std::move(dirty_), dirty_lsn_);
+            dirty_.clear();
+          }
+        }
+        if (ack_to) {
+          Send(ack_to, s.ok() ? OkReply() : Reply::Error(ErrorCode::kInternalError, s.ToString()));
+        }
+        txns_.erase(id);
+        Forget(id, true);
+      });
 }
 
 void ParticipantServer::HandleDecideAbort(const DecideAbortRequest& req, ReplyToPtr to) {
@@ -549,8 +554,8 @@ void ParticipantServer::HandleDecideAbort(const DecideAbortRequest& req, ReplyTo
   Transaction* t = it->second.get();
   if (t->state == TxnState::kCommitted) {
     spdlog::error("DECIDE_ABORT for {}, which this participant committed", req.txn.ToString());
-    Send(to, Reply::Error(ErrorCode::kTxnAlreadyCommitted,
-                          req.txn.ToString() + " has committed here"));
+    Send(to,
+         Reply::Error(ErrorCode::kTxnAlreadyCommitted, req.txn.ToString() + " has committed here"));
     return;
   }
   if (t->recovered) {
@@ -567,7 +572,8 @@ void ParticipantServer::AbortTxn(Transaction* t, AbortReason reason, const std::
     // Presumed abort: the ABORT record need not be forced; if it is lost, the transaction
     // is in doubt after a restart and the coordinator answers ABORTED.
     Result<Lsn> lsn = log_->Append(wal::kAbort, wal::AbortRecord{id}.Encode());
-    if (!lsn.ok()) spdlog::warn("cannot log ABORT of {}: {}", id.ToString(), lsn.status().ToString());
+    if (!lsn.ok())
+      spdlog::warn("cannot log ABORT of {}: {}", id.ToString(), lsn.status().ToString());
   }
   if (t->waiting_op) {
     loop_.Cancel(t->lock_timer);
@@ -649,16 +655,16 @@ void ParticipantServer::QueryOutcome(const TxnId& id) {
     OnOutcome(id, coordinator, Status::NotFound(coordinator + " is not in the cluster layout"));
     return;
   }
-  coordinators_.Call(peer->second, QueryOutcomeRequest{id}, options_.outcome_query_interval,
-                     [this, id, coordinator](Result<Reply> r) {
-                       if (r.ok() && !r->ok()) {
-                         r = Status::Internal(std::string(ErrorCodeName(r->code)) + ": " +
-                                              r->error);
-                       } else if (r.ok() && !r->outcome) {
-                         r = Status::Internal("reply without an outcome");
-                       }
-                       OnOutcome(id, coordinator, std::move(r));
-                     });
+  coordinators_.Call(
+      peer->second, QueryOutcomeRequest{id}, options_.outcome_query_interval,
+      [this, id, coordinator](Result<Reply> r) {
+        if (r.ok() && !r->ok()) {
+          r = Status::Internal(std::string(ErrorCodeName(r->code)) + ": " + r->error);
+        } else if (r.ok() && !r->outcome) {
+          r = Status::Internal("reply without an outcome");
+        }
+        OnOutcome(id, coordinator, std::move(r));
+      });
 }
 
 void ParticipantServer::OnOutcome(const TxnId& id, const std::string& coordinator,

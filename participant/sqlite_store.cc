@@ -38,9 +38,8 @@ Status SqliteStore::Exec(const char* sql) {
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<SqliteStore> store(new SqliteStore(db));
   if (rc != SQLITE_OK) return store->Error("open " + path);
   KV2PC_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
@@ -97,8 +96,7 @@ Status SqliteStore::ApplyBatch(const std::vector<KeyWrite>& writes, Lsn lsn) {
       // SQLITE_STATIC: the strings outlive the step.
       sqlite3_bind_blob(st, 1, w.key.data(), static_cast<int>(w.key.size()), SQLITE_STATIC);
       if (w.value) {
-        sqlite3_bind_blob(st, 2, w.value->data(), static_cast<int>(w.value->size()),
-                          SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, w.value->data(), static_cast<int>(w.value->size()), SQLITE_STATIC);
       }
       if (sqlite3_step(st) != SQLITE_DONE) return Error("write");
     }

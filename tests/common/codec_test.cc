@@ -3,8 +3,8 @@
 #include "common/codec.h"
 
 #include <gtest/gtest.h>
-#include <msgpack.hpp>
 
+#include <msgpack.hpp>
 #include <random>
 
 namespace kv2pc {

@@ -26,13 +26,13 @@ TEST(ClusterConfigTest, RejectsBadLayouts) {
   auto bad = [&](const std::string& extra) {
     return ClusterConfig::Parse(std::string(base) + extra).status();
   };
-  EXPECT_FALSE(bad("").ok());  // no participant
+  EXPECT_FALSE(bad("").ok());                                           // no participant
   EXPECT_FALSE(bad("node p participant tcp://127.0.0.1:7000\n").ok());  // duplicate endpoint
   EXPECT_FALSE(bad("node coordinator-0 participant tcp://127.0.0.1:7001\n").ok());  // dup name
-  EXPECT_FALSE(bad("node p participant tcp://127.0.0.1\n").ok());         // no port
-  EXPECT_FALSE(bad("node p participant tcp://127.0.0.1:99999\n").ok());   // bad port
-  EXPECT_FALSE(bad("node p leader tcp://127.0.0.1:7001\n").ok());         // bad role
-  EXPECT_FALSE(bad("node boss coordinator tcp://127.0.0.1:7001\n").ok()); // bad coord name
+  EXPECT_FALSE(bad("node p participant tcp://127.0.0.1\n").ok());                   // no port
+  EXPECT_FALSE(bad("node p participant tcp://127.0.0.1:99999\n").ok());             // bad port
+  EXPECT_FALSE(bad("node p leader tcp://127.0.0.1:7001\n").ok());                   // bad role
+  EXPECT_FALSE(bad("node boss coordinator tcp://127.0.0.1:7001\n").ok());  // bad coord name
   EXPECT_FALSE(bad("version 2\nnode p participant tcp://127.0.0.1:7001\n").ok());
   EXPECT_FALSE(bad("vnodes 0\nnode p participant tcp://127.0.0.1:7001\n").ok());
   EXPECT_FALSE(bad("frobnicate\nnode p participant tcp://127.0.0.1:7001\n").ok());

@@ -1,11 +1,10 @@
 // End to end: real coordinator and participant processes on 127.0.0.1, driven through the
 // client library. Covers a commit across every participant surviving a participant crash,
 // aborts leaving no trace, a participant that lost a transaction's work, and hostile input.
-#include <gtest/gtest.h>
-#include <sqlite3.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -194,8 +193,7 @@ TEST_F(EndToEndTest, OversizedInputIsRefusedAndTheTransactionGoesOn) {
   };
   Reply begin = call(BeginRequest{});
   ASSERT_TRUE(begin.txn.has_value());
-  EXPECT_EQ(call(PutRequest{begin.txn, std::string(257, 'k'), "v"}).code,
-            ErrorCode::kKeyTooLarge);
+  EXPECT_EQ(call(PutRequest{begin.txn, std::string(257, 'k'), "v"}).code, ErrorCode::kKeyTooLarge);
   EXPECT_EQ(call(PutRequest{begin.txn, "k", std::string(kMaxValueSize + 1, 'v')}).code,
             ErrorCode::kValueTooLarge);
   EXPECT_EQ(call(GetRequest{std::nullopt, std::string(300, 'k')}).code, ErrorCode::kKeyTooLarge);
@@ -220,10 +218,10 @@ TEST_F(EndToEndTest, HostileBytesOnEveryPortAreRefusedAndNothingCrashes) {
     s.set(zmq::sockopt::rcvtimeo, 2000);
     s.connect(ep);
     std::vector<std::string> payloads = {
-        "",                                                    // empty
+        "",                                                                  // empty
         std::string("\x94\x01\x03\x07\x81\xa3key\xdb\x80\x00\x00\x00", 14),  // claims 2 GB
-        std::string("\xdd\xff\xff\xff\xff", 5),                // array of 4G entries
-        std::string("\x94\x07\x01\x01\x80", 5),                // protocol version 7
+        std::string("\xdd\xff\xff\xff\xff", 5),                              // array of 4G entries
+        std::string("\x94\x07\x01\x01\x80", 5),                              // protocol version 7
     };
     for (int i = 0; i < 20; i++) {
       std::string junk(rng() % 200, '\0');
@@ -255,9 +253,10 @@ TEST_F(EndToEndTest, HostileBytesOnEveryPortAreRefusedAndNothingCrashes) {
       addr.sin_port = htons(static_cast<uint16_t>(port));
       addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-      std::string raw = round == 0 ? std::string(1000, '\x5a')
-                                   : std::string("\xff\0\0\0\0\0\0\0\x01\x7f", 10) +
-                                         std::string("\x02\x08\x7f\xff\xff\xff\xff\xff\xff\xff", 10);
+      std::string raw = round == 0
+                            ? std::string(1000, '\x5a')
+                            : std::string("\xff\0\0\0\0\0\0\0\x01\x7f", 10) +
+                                  std::string("\x02\x08\x7f\xff\xff\xff\xff\xff\xff\xff", 10);
       ASSERT_GT(write(fd, raw.data(), raw.size()), 0);
       close(fd);
     }
@@ -294,8 +293,8 @@ class IdleTransactionTest : public EndToEndTest {};
 TEST_F(IdleTransactionTest, AbandonedTransactionIsAbortedAndFreesItsLocks) {
   cluster_ = std::make_unique<TestCluster>(
       2, std::vector<std::string>{"--txn-idle-timeout-ms", "500"},
-      std::vector<std::string>{"--txn-idle-timeout-ms", "500", "--outcome-query-interval-ms",
-                               "100", "--lock-timeout-ms", "200"});
+      std::vector<std::string>{"--txn-idle-timeout-ms", "500", "--outcome-query-interval-ms", "100",
+                               "--lock-timeout-ms", "200"});
   ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
   auto client = Connect(*cluster_);
   auto txn = client->Begin();
@@ -314,10 +313,10 @@ TEST_F(IdleTransactionTest, AbandonedTransactionIsAbortedAndFreesItsLocks) {
 TEST_F(IdleTransactionTest, ParticipantKeepsATransactionItsCoordinatorStillRuns) {
   // The participant's idle timer is short, the coordinator's long: a transaction that works
   // on one participant for a while stays alive on the other.
-  cluster_ = std::make_unique<TestCluster>(
-      2, std::vector<std::string>{},
-      std::vector<std::string>{"--txn-idle-timeout-ms", "200", "--outcome-query-interval-ms",
-                               "100"});
+  cluster_ =
+      std::make_unique<TestCluster>(2, std::vector<std::string>{},
+                                    std::vector<std::string>{"--txn-idle-timeout-ms", "200",
+                                                             "--outcome-query-interval-ms", "100"});
   ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
   auto client = Connect(*cluster_);
   auto keys = KeysOnEveryParticipant(*cluster_, 1, "busy:");

@@ -75,11 +75,11 @@ Status TestCluster::Start() {
 Status TestCluster::StartNode(const std::string& name) {
   if (Running(name)) return Status::FailedPrecondition(name + " is running");
   bool coordinator = name.rfind("coordinator-", 0) == 0;
-  std::string bin = std::string(KV2PC_BIN_DIR) +
-                    (coordinator ? "/kv2pc-coordinator" : "/kv2pc-participant");
-  std::vector<std::string> args{bin,         "--config",   dir_.path() + "/cluster.conf",
-                                "--node",    name,         "--data-dir",
-                                data_dir(name), "--wal-segment-bytes", "1048576"};
+  std::string bin =
+      std::string(KV2PC_BIN_DIR) + (coordinator ? "/kv2pc-coordinator" : "/kv2pc-participant");
+  std::vector<std::string> args{
+      bin,          "--config",     dir_.path() + "/cluster.conf", "--node", name,
+      "--data-dir", data_dir(name), "--wal-segment-bytes",         "1048576"};
   const auto& extra = coordinator ? coordinator_args_ : participant_args_;
   args.insert(args.end(), extra.begin(), extra.end());
   std::string log = dir_.path() + "/" + name + ".log";
