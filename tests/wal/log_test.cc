@@ -41,7 +41,7 @@ class LogTest : public ::testing::Test {
  protected:
   LogOptions Options(uint64_t segment_size = 4096, bool sync = false) {
     LogOptions o;
-    o.dir = dir_.Sub("wal");
+    o.dir = Sub("wal");
     o.segment_size = segment_size;
     o.sync = sync;
     return o;
@@ -84,11 +84,11 @@ class LogTest : public ::testing::Test {
     return off;
   }
 
-  std::string SegPath(Lsn first) { return dir_.Sub("wal/" + SegmentFileName(first)); }
+  std::string SegPath(Lsn first) { return Sub("wal/" + SegmentFileName(first)); }
 
   std::vector<std::string> FilesEndingWith(const std::string& suffix) {
     std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(dir_.Sub("wal"))) {
+    for (const auto& e : std::filesystem::directory_iterator(Sub("wal"))) {
       std::string n = e.path().filename().string();
       if (n.ends_with(suffix)) names.push_back(n);
     }
@@ -96,7 +96,9 @@ class LogTest : public ::testing::Test {
     return names;
   }
 
-  test::TempDir dir_;
+  std::string Sub(const std::string& name) const { return dir_.path() + "/" + name; }
+
+  kv2pc::testing::TempDir dir_;
 };
 
 TEST_F(LogTest, RecordsRoundTripThroughReopen) {
@@ -143,7 +145,7 @@ TEST_F(LogTest, NewLogHasOnePreallocatedSegment) {
 
 TEST_F(LogTest, OpenCreatesMissingParentDirectories) {
   LogOptions o = Options();
-  o.dir = dir_.Sub("a/b/c");
+  o.dir = Sub("a/b/c");
   AppendDurably(MustOpen(o).get(), 1, 2);
   EXPECT_EQ(Expected(1, 2), Reopen(o));
 }
@@ -285,13 +287,36 @@ TEST_F(LogTest, RemovedSegmentsAreRecycledAndTheirStaleRecordsNeverRead) {
   // The reused files still hold stale bytes past their last record.
   bool stale_bytes_seen = false;
   for (const std::string& name : FilesEndingWith(".log")) {
-    std::string bytes = ReadFileBytes(dir_.Sub("wal/" + name));
+    std::string bytes = ReadFileBytes(Sub("wal/" + name));
     if (bytes.substr(bytes.size() - 100) != std::string(100, '\0')) stale_bytes_seen = true;
   }
   EXPECT_TRUE(stale_bytes_seen);
   std::vector<Rec> expected = Expected(first_kept, 75);
   EXPECT_EQ(expected, Reopen(o));
   EXPECT_EQ(expected, Reopen(o));
+}
+
+TEST_F(LogTest, RecycleFilesNotOlderThanTheLogAreDeletedNotReused) {
+  // Someone deleted the segments by hand but left the recycle files: their stale records have
+  // LSNs the new log will reach again, so reusing them could resurrect old records (I6).
+  LogOptions o = Options(512);
+  {
+    std::unique_ptr<Log> log = MustOpen(o);
+    AppendDurably(log.get(), 1, 60);
+    ASSERT_TRUE(log->RemoveSegmentsBefore(60).ok());
+  }
+  ASSERT_FALSE(FilesEndingWith(".recycle").empty());
+  for (const std::string& name : FilesEndingWith(".log")) {
+    std::filesystem::remove(Sub("wal/" + name));
+  }
+  {
+    std::vector<Rec> records;
+    std::unique_ptr<Log> log = MustOpen(o, &records);
+    EXPECT_TRUE(records.empty());
+    EXPECT_TRUE(FilesEndingWith(".recycle").empty());
+    AppendDurably(log.get(), 1, 60);
+  }
+  EXPECT_EQ(Expected(1, 60), Reopen(o));
 }
 
 TEST_F(LogTest, ManyThreadsAppendingGetUniqueLsnsAllDurableAfterReopen) {
@@ -416,7 +441,7 @@ TEST_F(LogTest, ReplayingTwiceGivesTheSameRecords) {
   EXPECT_EQ(Reopen(o), Reopen(o));
   // Also after a torn tail has been repaired by the first replay.
   std::vector<std::string> segs = FilesEndingWith(".log");
-  std::string last = dir_.Sub("wal/" + segs.back());
+  std::string last = Sub("wal/" + segs.back());
   std::string bytes = ReadFileBytes(last);
   bytes[LastRecordOffset(bytes) + kRecordHeaderSize] ^= 0x01;
   WriteFileBytes(last, bytes);
@@ -427,14 +452,12 @@ TEST_F(LogTest, ReplayingTwiceGivesTheSameRecords) {
 
 // ---- Crashes during rotation ----------------------------------------------------------------
 
-// A log whose first segment is full: returns the LSN the next segment must start with.
-Lsn FillFirstSegment(LogTest* t, Log* log, const std::string& first_segment) {
+// Appends durably until the log rotates; returns the LSN that starts the second segment.
+Lsn FillFirstSegment(Log* log) {
   for (Lsn lsn = 1;; ++lsn) {
     EXPECT_TRUE(log->Append(TypeFor(lsn), TestPayload(lsn)).ok());
     EXPECT_TRUE(log->WaitDurable(lsn).ok());
-    if (log->SegmentPaths().size() > 1) return lsn;  // lsn is the first of segment 2
-    (void)t;
-    (void)first_segment;
+    if (log->SegmentPaths().size() > 1) return lsn;
   }
 }
 
@@ -444,7 +467,7 @@ TEST_F(LogTest, HeaderOnlyNewSegmentIsAnEmptyEnd) {
   Lsn next;
   {
     std::unique_ptr<Log> log = MustOpen(o);
-    next = FillFirstSegment(this, log.get(), SegPath(1)) - 1;  // records 1..next are in seg 1
+    next = FillFirstSegment(log.get()) - 1;  // records 1..next are in seg 1
   }
   std::filesystem::remove(SegPath(next + 1));
   std::string fresh = EncodeSegmentHeader(next + 1);
@@ -464,7 +487,7 @@ TEST_F(LogTest, NewSegmentWithTornOrMissingHeaderIsRecreated) {
   Lsn next;
   {
     std::unique_ptr<Log> log = MustOpen(o);
-    next = FillFirstSegment(this, log.get(), SegPath(1)) - 1;
+    next = FillFirstSegment(log.get()) - 1;
   }
   const std::string header = EncodeSegmentHeader(next + 1);
   for (std::string contents : {std::string(), std::string(512, '\0'), header.substr(0, 10),
@@ -486,7 +509,7 @@ TEST_F(LogTest, NewSegmentWithTornOrMissingHeaderIsRecreated) {
 TEST_F(LogTest, LeftoverTempSegmentIsIgnoredAndRemoved) {
   LogOptions o = Options();
   AppendDurably(MustOpen(o).get(), 1, 3);
-  WriteFileBytes(dir_.Sub("wal/" + TempFileName(4)), std::string(100, 'x'));
+  WriteFileBytes(Sub("wal/" + TempFileName(4)), std::string(100, 'x'));
   EXPECT_EQ(Expected(1, 3), Reopen(o));
   EXPECT_TRUE(FilesEndingWith(".tmp").empty());
 }
@@ -548,7 +571,7 @@ TEST_F(LogTest, DamagedHeaderOfASegmentWithRecordsIsCorruption) {
   AppendDurably(MustOpen(o).get(), 1, 40);
   std::vector<std::string> segs = FilesEndingWith(".log");
   for (const std::string& name : {segs.front(), segs.back()}) {
-    std::string path = dir_.Sub("wal/" + name);
+    std::string path = Sub("wal/" + name);
     std::string original = ReadFileBytes(path);
     std::string bytes = original;
     bytes[14] ^= 0x01;  // first LSN field: header checksum fails
