@@ -64,7 +64,7 @@ struct CoordinatorOptions {
   std::chrono::milliseconds vote_timeout{5000};       // PREPARE -> vote
   std::chrono::milliseconds commit_retry{1000};       // resend DECIDE_COMMIT after this
   std::chrono::milliseconds txn_idle_timeout{30000};  // ACTIVE without requests -> abort
-  uint64_t wal_segment_size = 64ull << 20;
+  uint64_t wal_segment_size = 16ull << 20;  // as PostgreSQL's default
 };
 
 class CoordinatorServer {

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   flags.Define("commit-retry-ms", "1000", "resend an unacknowledged DECIDE_COMMIT after this");
   flags.Define("txn-idle-timeout-ms", "30000",
                "an ACTIVE transaction without requests for this long is aborted");
-  flags.Define("wal-segment-bytes", "67108864", "size of a pre-allocated log segment");
+  flags.Define("wal-segment-bytes", "16777216", "size of a pre-allocated log segment");
   flags.Define("log-level", "info", "trace, debug, info, warn, error");
   flags.Define("help", "", "show this help", true);
   kv2pc::Status s = flags.Parse(argc, argv);

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   flags.Define("txn-idle-timeout-ms", "30000",
                "an ACTIVE transaction idle this long is aborted unless its coordinator still "
                "runs it");
-  flags.Define("wal-segment-bytes", "67108864", "size of a pre-allocated WAL segment");
+  flags.Define("wal-segment-bytes", "16777216", "size of a pre-allocated WAL segment");
   flags.Define("log-level", "info", "trace, debug, info, warn, error");
   flags.Define("help", "", "show this help", true);
   kv2pc::Status s = flags.Parse(argc, argv);

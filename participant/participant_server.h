@@ -53,7 +53,7 @@ struct ParticipantOptions {
   // An ACTIVE transaction idle this long is aborted unless its coordinator says it still
   // runs it (a backstop for a coordinator that crashed or lost a DECIDE_ABORT).
   std::chrono::milliseconds txn_idle_timeout{30000};
-  uint64_t wal_segment_size = 64ull << 20;
+  uint64_t wal_segment_size = 16ull << 20;  // as PostgreSQL's default
 };
 
 class ParticipantServer {
