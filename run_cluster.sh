@@ -19,7 +19,7 @@ readonly REPO
 # shellcheck source=scripts/lib.sh
 source "$REPO/scripts/lib.sh"
 
-readonly DEFAULT_PARTICIPANTS=3 DEFAULT_COORDINATORS=1 DEFAULT_BASE_PORT=7000 VNODES=64
+readonly DEFAULT_PARTICIPANTS=3 DEFAULT_COORDINATORS=1 DEFAULT_BASE_PORT=7000 VNODES=256
 readonly STOP_TIMEOUT_MS=10000  # SIGTERM, then this long before SIGKILL
 readonly GONE_TIMEOUT_MS=5000   # after SIGKILL, how long until we call the process stuck
 readonly READY_TIMEOUT_S=${KV2PC_READY_TIMEOUT_S:-15}
@@ -470,7 +470,7 @@ build() {
     echo "configuring $REPO/build (first time)"
     kv2pc_configure "$REPO" "$REPO/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
   fi
-  kv2pc_build "$REPO/build" kv2pc-coordinator kv2pc-participant kv2pc
+  kv2pc_build "$REPO/build" kv2pc-coordinator kv2pc-participant kv2pc kv2pc-waldump
 }
 
 cmd_start() {

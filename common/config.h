@@ -4,7 +4,7 @@
 //
 //   # comment
 //   version 1
-//   vnodes 64
+//   vnodes 256
 //   node coordinator-0 coordinator tcp://127.0.0.1:7000
 //   node participant-0 participant tcp://127.0.0.1:7001
 //
@@ -47,7 +47,7 @@ class ClusterConfig {
   static int64_t CoordinatorIndex(std::string_view name);
 
  private:
-  int vnodes_ = 64;
+  int vnodes_ = 256;  // see docs/architecture.md, "Partitioning"
   std::vector<NodeInfo> nodes_;
 };
 

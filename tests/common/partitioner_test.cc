@@ -10,10 +10,10 @@ namespace {
 
 TEST(HashRingTest, HashIsStable) {
   // Pinned values: changing Hash64 would move every stored key to another participant.
-  EXPECT_EQ(Hash64(""), Hash64(""));
-  EXPECT_NE(Hash64("a"), Hash64("b"));
   // Computed independently from the definition (FNV-1a 64, then murmur3 fmix64).
+  EXPECT_EQ(Hash64(""), 0xefd01f60ba992926ULL);
   EXPECT_EQ(Hash64("kv2pc"), 0x88dd435aeaa7e21cULL);
+  EXPECT_EQ(Hash64("participant-0#0"), 0x5d8d58b16c000d32ULL);  // a ring point
 }
 
 TEST(HashRingTest, OwnerDoesNotDependOnOrder) {
@@ -26,14 +26,14 @@ TEST(HashRingTest, OwnerDoesNotDependOnOrder) {
 }
 
 TEST(HashRingTest, SpreadsKeysEvenly) {
-  HashRing ring({"participant-0", "participant-1", "participant-2"}, 64);
+  HashRing ring({"participant-0", "participant-1", "participant-2"}, 256);
   std::map<std::string, int> count;
   const int n = 30000;
   for (int i = 0; i < n; i++) count[ring.Owner("user:" + std::to_string(i))]++;
   ASSERT_EQ(count.size(), 3u);
   for (const auto& [name, c] : count) {
-    EXPECT_GT(c, n / 3 * 0.75) << name;  // within 25% of a fair share
-    EXPECT_LT(c, n / 3 * 1.25) << name;
+    EXPECT_GT(c, n / 3 * 0.85) << name;  // within 15% of a fair share
+    EXPECT_LT(c, n / 3 * 1.15) << name;
   }
 }
 

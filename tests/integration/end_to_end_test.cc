@@ -35,7 +35,7 @@ std::unique_ptr<Client> Connect(const TestCluster& c, int timeout_ms = 10000) {
 // Keys spread so that every participant owns at least `per` of them.
 std::vector<std::string> KeysOnEveryParticipant(const TestCluster& c, int per,
                                                 const std::string& prefix) {
-  HashRing ring(c.participant_names(), 64);
+  HashRing ring(c.participant_names(), c.vnodes());
   std::map<std::string, int> count;
   std::vector<std::string> keys;
   for (int i = 0; keys.size() < per * c.participant_names().size(); i++) {
@@ -157,7 +157,7 @@ TEST_F(EndToEndTest, ParticipantThatLostTheWorkRefusesToCommitIt) {
   ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
   auto client = Connect(*cluster_);
   auto keys = KeysOnEveryParticipant(*cluster_, 1, "w:");
-  HashRing ring(cluster_->participant_names(), 64);
+  HashRing ring(cluster_->participant_names(), cluster_->vnodes());
   auto txn = client->Begin();
   ASSERT_TRUE(txn.ok());
   for (const auto& k : keys) ASSERT_TRUE(client->Put(*txn, k, "1").ok());

@@ -39,7 +39,7 @@ TestCluster::TestCluster(int participants, std::vector<std::string> coordinator_
     : coordinator_args_(std::move(coordinator_args)),
       participant_args_(std::move(participant_args)) {
   std::ostringstream conf;
-  conf << "# test cluster\nversion 1\nvnodes 64\n";
+  conf << "# test cluster\nversion 1\nvnodes " << kVnodes << "\n";
   auto add = [&](const std::string& name, const char* role) {
     std::string endpoint = "tcp://127.0.0.1:" + std::to_string(FreePort());
     names_.push_back(name);

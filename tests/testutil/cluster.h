@@ -45,6 +45,8 @@ class TestCluster {
   }
   bool Running(const std::string& name) const;
 
+  static constexpr int kVnodes = 256;
+  int vnodes() const { return kVnodes; }
   std::string coordinator() const { return endpoints_.at("coordinator-0"); }
   const std::string& endpoint(const std::string& name) const { return endpoints_.at(name); }
   std::string data_dir(const std::string& name) const { return dir_.path() + "/" + name; }
