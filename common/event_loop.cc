@@ -2,6 +2,7 @@
 #include "common/event_loop.h"
 
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -55,6 +56,16 @@ EventLoop::TimerId EventLoop::RunAfter(std::chrono::milliseconds delay, std::fun
 void EventLoop::Cancel(TimerId id) { timers_.erase(id); }
 
 void EventLoop::Stop() { stop_notifier_.Notify(); }
+
+void EventLoop::StopOnSignal(int signal_fd) {
+  AddFd(signal_fd, [this, signal_fd] {
+    signalfd_siginfo info;
+    if (read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+      spdlog::info("signal {} received: shutting down", info.ssi_signo);
+    }
+    stop_ = true;
+  });
+}
 
 void EventLoop::RunDueTimers() {
   auto now = Now();

@@ -59,6 +59,10 @@ class EventLoop {
   // Cancelling a timer that already ran or was cancelled is harmless.
   void Cancel(TimerId id);
 
+  // Stops the loop when `signal_fd` (a signalfd, see TerminationSignalFd) becomes readable,
+  // logging which signal arrived.
+  void StopOnSignal(int signal_fd);
+
   // Runs until Stop() is called (from any thread, or from a handler).
   void Run();
   void Stop();

@@ -21,6 +21,12 @@ Status InitLogging(std::string_view node_name, std::string_view level) {
   return Status::OK();
 }
 
+void FailStop(std::string_view why) {
+  spdlog::critical("{}; exiting so that recovery can take over", why);
+  spdlog::shutdown();
+  std::_Exit(70);
+}
+
 void CheckFailed(const char* file, int line, const char* expr, std::string_view msg) {
   spdlog::critical("CHECK failed at {}:{}: {}: {}", file, line, expr, msg);
   spdlog::shutdown();

@@ -18,6 +18,11 @@ namespace kv2pc {
 // trace, debug, info, warn, error, critical, off. Returns InvalidArgument on a bad level.
 Status InitLogging(std::string_view node_name, std::string_view level);
 
+// Fail-stop: logs `why` as critical, flushes the log and exits at once with status 70
+// (EX_SOFTWARE), without running destructors. For failures after which the process must not
+// go on, such as a failed fsync: recovery at the next start restores what was durable.
+[[noreturn]] void FailStop(std::string_view why);
+
 [[noreturn]] void CheckFailed(const char* file, int line, const char* expr, std::string_view msg);
 
 }  // namespace kv2pc

@@ -1,6 +1,8 @@
 // See transport.h.
 #include "common/transport.h"
 
+#include <spdlog/spdlog.h>
+
 #include "common/codec.h"
 #include "common/types.h"
 
@@ -101,6 +103,28 @@ void SendReply(zmq::socket_t& router, const ReplyTo& to, const Reply& reply, std
   envelope.reserve(to.envelope.size());
   for (const auto& f : to.envelope) envelope.emplace_back(f.data(), f.size());
   SendRouted(router, &envelope, *scratch);
+}
+
+void ServeRequests(zmq::socket_t& router, int max_batch,
+                   const std::function<void(Message, ReplyToPtr)>& dispatch, std::string* scratch) {
+  RoutedRequest req;
+  bool dropped = false;
+  for (int i = 0; i < max_batch && RecvRouted(router, &req, &dropped); i++) {
+    if (dropped) {
+      spdlog::warn("dropped a message with bad framing");
+      continue;
+    }
+    auto to = std::make_shared<ReplyTo>();
+    to->envelope = std::move(req.envelope);
+    Result<Message> msg = DecodeMessage(View(req.payload), &to->request_id);
+    if (!msg.ok()) {
+      spdlog::warn("rejected a malformed request: {}", msg.status().message());
+      SendReply(router, *to, Reply::Error(DecodeErrorCode(msg.status()), msg.status().message()),
+                scratch);
+      continue;
+    }
+    dispatch(std::move(msg).value(), std::move(to));
+  }
 }
 
 Status SendDealer(zmq::socket_t& dealer, std::string_view payload) {

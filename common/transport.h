@@ -12,6 +12,7 @@
 // cppzmq stop here; callers get a Status or a bool.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -62,6 +63,13 @@ bool RecvRouted(zmq::socket_t& router, RoutedRequest* out, bool* dropped);
 // that is gone or not reading is dropped. Returns false if it was dropped.
 bool SendRouted(zmq::socket_t& router, std::vector<zmq::message_t>* envelope,
                 std::string_view payload);
+
+// Reads up to `max_batch` requests from a server's ROUTER without blocking, decodes each and
+// hands it to `dispatch` with where to reply. Bad framing is dropped; undecodable payloads get
+// the error reply (MALFORMED_REQUEST or UNSUPPORTED_VERSION) here, so dispatch only ever sees
+// well-formed messages. Both go to the log as warnings.
+void ServeRequests(zmq::socket_t& router, int max_batch,
+                   const std::function<void(Message, ReplyToPtr)>& dispatch, std::string* scratch);
 
 // Sends one frame on a DEALER socket without blocking. Unavailable if the peer is not
 // connected (ZMQ_IMMEDIATE) or its queue is full.

@@ -1,14 +1,7 @@
 // Coordinator event loop and two-phase commit. See coordinator_server.h.
 #include "coordinator/coordinator_server.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
+#include <algorithm>
 #include <fstream>
 
 #include "common/codec.h"
@@ -21,18 +14,8 @@ namespace kv2pc::coordinator {
 namespace {
 constexpr size_t kFinishedMemory = 100000;
 
-Status SyncPath(const std::string& path, int flags) {
-  int fd = open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return Status::IOError("open " + path + ": " + strerror(errno));
-  int rc = fsync(fd);
-  int err = errno;
-  close(fd);
-  if (rc != 0) return Status::IOError("fsync " + path + ": " + strerror(err));
-  return Status::OK();
-}
-
-// Reads <dir>/incarnation, adds one and makes the new value durable (write a temp file,
-// fsync, rename over, fsync the directory) before any transaction id uses it.
+// Reads <dir>/incarnation, adds one (and goes past `at_least`) and makes the new value
+// durable before any transaction id uses it.
 Result<uint32_t> BumpIncarnation(const std::string& dir, uint32_t at_least) {
   std::string path = dir + "/incarnation";
   uint64_t current = 0;
@@ -42,17 +25,7 @@ Result<uint32_t> BumpIncarnation(const std::string& dir, uint32_t at_least) {
     }
   }
   uint32_t next = static_cast<uint32_t>(std::max<uint64_t>(current, at_least) + 1);
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << next << "\n";
-    if (!out.flush()) return Status::IOError("cannot write " + tmp);
-  }
-  KV2PC_RETURN_IF_ERROR(SyncPath(tmp, O_RDONLY));
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status::IOError("rename " + tmp + ": " + strerror(errno));
-  }
-  KV2PC_RETURN_IF_ERROR(SyncPath(dir, O_RDONLY | O_DIRECTORY));
+  KV2PC_RETURN_IF_ERROR(WriteFileDurably(path, std::to_string(next) + "\n"));
   return next;
 }
 
@@ -66,8 +39,8 @@ CoordinatorServer::CoordinatorServer(const ClusterConfig& config, const Coordina
     : config_(config), options_(options) {}
 
 CoordinatorServer::~CoordinatorServer() {
+  waiters_.reset();
   log_.reset();
-  if (lock_fd_ >= 0) close(lock_fd_);
 }
 
 Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
@@ -84,16 +57,7 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
 }
 
 Status CoordinatorServer::Start() {
-  std::error_code ec;
-  std::filesystem::create_directories(options_.data_dir, ec);
-  if (ec) return Status::IOError("cannot create " + options_.data_dir + ": " + ec.message());
-  std::string lock_path = options_.data_dir + "/LOCK";
-  lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) return Status::IOError("cannot open " + lock_path + ": " + strerror(errno));
-  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return Status::Unavailable(options_.data_dir + " is in use by another process (" + lock_path +
-                               " is locked)");
-  }
+  KV2PC_ASSIGN_OR_RETURN(dir_lock_, DataDirLock::Acquire(options_.data_dir));
 
   // Participants, in layout order: peer index i <-> ring index i.
   std::vector<std::string> names;
@@ -113,6 +77,7 @@ Status CoordinatorServer::Start() {
   auto log = wal::Log::Open(lo, [&replay](const wal::RecordView& r) { return replay.Visit(r); });
   if (!log.ok()) return log.status().WithContext("recovering " + lo.dir);
   log_ = std::move(log).value();
+  waiters_ = std::make_unique<wal::DurableWaiters>(log_.get());
   KV2PC_ASSIGN_OR_RETURN(incarnation_,
                          BumpIncarnation(options_.data_dir, replay.max_incarnation()));
 
@@ -147,7 +112,8 @@ Status CoordinatorServer::Start() {
   loop_.AddSocket(&router_, [this] { OnRequests(); });
   loop_.AddFd(log_notifier_.fd(), [this] {
     log_notifier_.Drain();
-    OnLogProgress();
+    Status failure = waiters_->Poll();
+    if (!failure.ok()) FailStop("the decision log failed: " + failure.ToString());
   });
   spdlog::info(
       "{} (incarnation {}) listening on {}; {} participant(s); {} decision(s) to "
@@ -157,15 +123,7 @@ Status CoordinatorServer::Start() {
 }
 
 void CoordinatorServer::Run(int signal_fd) {
-  if (signal_fd >= 0) {
-    loop_.AddFd(signal_fd, [this, signal_fd] {
-      signalfd_siginfo info;
-      if (read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
-        spdlog::info("signal {} received: shutting down", info.ssi_signo);
-      }
-      loop_.Stop();
-    });
-  }
+  if (signal_fd >= 0) loop_.StopOnSignal(signal_fd);
   for (auto& [id, t] : txns_) {
     for (size_t p : t->acks_pending) SendCommit(id, p);
   }
@@ -177,23 +135,9 @@ void CoordinatorServer::Run(int signal_fd) {
 // ---- Requests ----
 
 void CoordinatorServer::OnRequests() {
-  RoutedRequest req;
-  bool dropped = false;
-  for (int i = 0; i < 1024 && RecvRouted(router_, &req, &dropped); i++) {
-    if (dropped) {
-      spdlog::warn("dropped a message with bad framing");
-      continue;
-    }
-    auto to = std::make_shared<ReplyTo>();
-    to->envelope = std::move(req.envelope);
-    Result<Message> msg = DecodeMessage(View(req.payload), &to->request_id);
-    if (!msg.ok()) {
-      spdlog::warn("rejected a malformed request: {}", msg.status().message());
-      Send(to, Reply::Error(DecodeErrorCode(msg.status()), msg.status().message()));
-      continue;
-    }
-    Dispatch(std::move(msg).value(), std::move(to));
-  }
+  ServeRequests(
+      router_, 1024,
+      [this](Message msg, ReplyToPtr to) { Dispatch(std::move(msg), std::move(to)); }, &buffer_);
 }
 
 void CoordinatorServer::Dispatch(Message msg, ReplyToPtr to) {
@@ -437,14 +381,13 @@ void CoordinatorServer::OnVote(const TxnId& id, size_t participant, Result<Reply
     return;
   }
   t->state = State::kDeciding;
-  WhenDurable(*lsn, [this, id](Status s) { OnDecisionDurable(id, std::move(s)); });
+  waiters_->WhenDurable(*lsn, [this, id] { OnDecisionDurable(id); });
 }
 
-void CoordinatorServer::OnDecisionDurable(const TxnId& id, Status s) {
+void CoordinatorServer::OnDecisionDurable(const TxnId& id) {
   auto it = txns_.find(id);
   if (it == txns_.end()) return;
   Txn* t = it->second.get();
-  KV2PC_CHECK(s.ok(), "a failed decision log exits before reporting (OnLogProgress)");
   t->state = State::kCommitted;  // (C1): durable, now everyone may hear it
   t->acks_pending = t->yes_voters;
   if (t->client) {
@@ -565,32 +508,6 @@ void CoordinatorServer::SweepIdle() {
     Abort(txns_.at(id).get(), Reply::AbortedBecause(AbortReason::kIdleTimeout, "idle timeout"));
   }
   loop_.RunAfter(std::chrono::milliseconds(1000), [this] { SweepIdle(); });
-}
-
-// ---- Durability ----
-
-void CoordinatorServer::WhenDurable(Lsn lsn, std::function<void(Status)> fn) {
-  if (lsn <= log_->durable_lsn()) {
-    fn(Status::OK());
-    return;
-  }
-  durable_waiters_.emplace(lsn, std::move(fn));
-}
-
-void CoordinatorServer::OnLogProgress() {
-  Status failure = log_->failure();
-  if (!failure.ok()) {
-    spdlog::critical("the decision log failed: {}; exiting so that recovery can take over",
-                     failure.ToString());
-    spdlog::shutdown();
-    std::_Exit(70);
-  }
-  Lsn durable = log_->durable_lsn();
-  while (!durable_waiters_.empty() && durable_waiters_.begin()->first <= durable) {
-    auto fn = std::move(durable_waiters_.begin()->second);
-    durable_waiters_.erase(durable_waiters_.begin());
-    fn(Status::OK());
-  }
 }
 
 }  // namespace kv2pc::coordinator

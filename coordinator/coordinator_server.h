@@ -24,7 +24,8 @@
 //           ABORTED  (presumed abort: nothing logged; DECIDE_ABORT sent, no ack needed)
 //
 //   Transitions -> functions: ACTIVE->PREPARING StartCommit; PREPARING->DECIDING OnVote;
-//   DECIDING->COMMITTED OnDecisionDurable; COMMITTED->(gone) OnCommitAck; ->ABORTED Abort.
+//   DECIDING->COMMITTED OnDecisionDurable; COMMITTED->(gone) SendCommit's last ack;
+//   ->ABORTED Abort.
 //
 // NOTES (invariants):
 //  (C1) nobody (client or participant) hears COMMIT before its DECISION_COMMIT is durable.
@@ -47,11 +48,13 @@
 #include <zmq.hpp>
 
 #include "common/config.h"
+#include "common/data_dir.h"
 #include "common/event_loop.h"
 #include "common/messages.h"
 #include "common/partitioner.h"
 #include "common/rpc.h"
 #include "common/transport.h"
+#include "wal/durable_waiters.h"
 #include "wal/log.h"
 
 namespace kv2pc::coordinator {
@@ -64,7 +67,7 @@ struct CoordinatorOptions {
   std::chrono::milliseconds vote_timeout{5000};       // PREPARE -> vote
   std::chrono::milliseconds commit_retry{1000};       // resend DECIDE_COMMIT after this
   std::chrono::milliseconds txn_idle_timeout{30000};  // ACTIVE without requests -> abort
-  uint64_t wal_segment_size = 16ull << 20;  // as PostgreSQL's default
+  uint64_t wal_segment_size = 16ull << 20;            // as PostgreSQL's default
 };
 
 class CoordinatorServer {
@@ -123,16 +126,13 @@ class CoordinatorServer {
   void OnOpReply(const TxnId& id, size_t participant, Result<Reply> r);
   void StartCommit(Txn* t);
   void OnVote(const TxnId& id, size_t participant, Result<Reply> r);
-  void OnDecisionDurable(const TxnId& id, Status s);
+  void OnDecisionDurable(const TxnId& id);
   void SendCommit(const TxnId& id, size_t participant);
   // Aborts t: DECIDE_ABORT to every participant it touched (no ack needed: presumed
   // abort), answers its pending client request with `reply`, and forgets it.
   void Abort(Txn* t, Reply reply);
   void Finish(const TxnId& id, Finished f);
   void SweepIdle();
-
-  void WhenDurable(Lsn lsn, std::function<void(Status)> fn);
-  void OnLogProgress();
 
   const ClusterConfig config_;
   const CoordinatorOptions options_;
@@ -148,12 +148,12 @@ class CoordinatorServer {
   std::unique_ptr<HashRing> ring_;  // ring index == participants_ peer index
   Notifier log_notifier_;
   std::unique_ptr<wal::Log> log_;
-  int lock_fd_ = -1;
+  std::unique_ptr<wal::DurableWaiters> waiters_;  // replies parked until their LSN is durable
+  std::unique_ptr<DataDirLock> dir_lock_;
 
   std::unordered_map<TxnId, std::unique_ptr<Txn>, TxnIdHash> txns_;
   std::unordered_map<TxnId, Finished, TxnIdHash> finished_;  // bounded, FIFO
   std::deque<TxnId> finished_order_;
-  std::multimap<Lsn, std::function<void(Status)>> durable_waiters_;
   std::string buffer_;
 };
 

@@ -1,16 +1,6 @@
 // Participant event loop and 2PC state machine. See participant_server.h and transaction.h.
 #include "participant/participant_server.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <csignal>
-#include <cstring>
-#include <filesystem>
-
 #include "common/codec.h"
 #include "common/logging.h"
 #include "common/transport.h"
@@ -48,9 +38,9 @@ ParticipantServer::ParticipantServer(const ClusterConfig& config, const Particip
 ParticipantServer::~ParticipantServer() {
   // Order: stop taking requests, let the WAL flush what was appended, then the checkpointer
   // writes what it was given. Parked replies are simply dropped: their peers will time out.
+  waiters_.reset();
   log_.reset();
   checkpointer_.reset();
-  if (lock_fd_ >= 0) close(lock_fd_);
 }
 
 Result<std::unique_ptr<ParticipantServer>> ParticipantServer::Create(
@@ -67,16 +57,7 @@ Result<std::unique_ptr<ParticipantServer>> ParticipantServer::Create(
 }
 
 Status ParticipantServer::Recover() {
-  std::error_code ec;
-  std::filesystem::create_directories(options_.data_dir, ec);
-  if (ec) return Status::IOError("cannot create " + options_.data_dir + ": " + ec.message());
-  std::string lock_path = options_.data_dir + "/LOCK";
-  lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) return Status::IOError("cannot open " + lock_path + ": " + strerror(errno));
-  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return Status::Unavailable(options_.data_dir + " is in use by another process (" + lock_path +
-                               " is locked)");
-  }
+  KV2PC_ASSIGN_OR_RETURN(dir_lock_, DataDirLock::Acquire(options_.data_dir));
 
   // 1. The checkpoint.
   KV2PC_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(options_.data_dir + "/data.sqlite"));
@@ -95,6 +76,7 @@ Status ParticipantServer::Recover() {
   auto log = wal::Log::Open(lo, [&replay](const wal::RecordView& r) { return replay.Visit(r); });
   if (!log.ok()) return log.status().WithContext("recovering " + lo.dir);
   log_ = std::move(log).value();
+  waiters_ = std::make_unique<wal::DurableWaiters>(log_.get());
   for (const auto& commit : replay.commits_to_apply()) {
     for (const auto& w : commit.writes) {
       if (w.value) {
@@ -148,22 +130,15 @@ Status ParticipantServer::Listen() {
   loop_.AddSocket(&router_, [this] { OnRequests(); });
   loop_.AddFd(log_notifier_.fd(), [this] {
     log_notifier_.Drain();
-    OnLogProgress();
+    Status failure = waiters_->Poll();
+    if (!failure.ok()) FailStop("the WAL failed: " + failure.ToString());
   });
   spdlog::info("{} listening on {}", self_->name, endpoint);
   return Status::OK();
 }
 
 void ParticipantServer::Run(int signal_fd) {
-  if (signal_fd >= 0) {
-    loop_.AddFd(signal_fd, [this, signal_fd] {
-      signalfd_siginfo info;
-      if (read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
-        spdlog::info("signal {} received: shutting down", info.ssi_signo);
-      }
-      loop_.Stop();
-    });
-  }
+  if (signal_fd >= 0) loop_.StopOnSignal(signal_fd);
   ScheduleCheckpoint();
   Sweep();
   loop_.Run();
@@ -173,23 +148,9 @@ void ParticipantServer::Run(int signal_fd) {
 // ---- Requests ----
 
 void ParticipantServer::OnRequests() {
-  RoutedRequest req;
-  bool dropped = false;
-  for (int i = 0; i < 1024 && RecvRouted(router_, &req, &dropped); i++) {
-    if (dropped) {
-      spdlog::warn("dropped a message with bad framing");
-      continue;
-    }
-    auto to = std::make_shared<ReplyTo>();
-    to->envelope = std::move(req.envelope);
-    Result<Message> msg = DecodeMessage(View(req.payload), &to->request_id);
-    if (!msg.ok()) {
-      spdlog::warn("rejected a malformed request: {}", msg.status().message());
-      Send(to, Reply::Error(DecodeErrorCode(msg.status()), msg.status().message()));
-      continue;
-    }
-    Dispatch(std::move(msg).value(), std::move(to));
-  }
+  ServeRequests(
+      router_, 1024,
+      [this](Message msg, ReplyToPtr to) { Dispatch(std::move(msg), std::move(to)); }, &buffer_);
 }
 
 void ParticipantServer::Dispatch(Message msg, ReplyToPtr to) {
@@ -431,26 +392,20 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
   t->prepare_lsn = *lsn;
   t->vote_waiters.push_back(std::move(to));
   TxnId id = t->id;
-  WhenDurable(*lsn, [this, id](Status s) { OnPrepareDurable(id, std::move(s)); });
+  waiters_->WhenDurable(*lsn, [this, id] { OnPrepareDurable(id); });
 }
 
-void ParticipantServer::OnPrepareDurable(const TxnId& id, Status s) {
+void ParticipantServer::OnPrepareDurable(const TxnId& id) {
   auto it = txns_.find(id);
   if (it == txns_.end()) return;  // aborted meanwhile; its waiters were answered NO
   Transaction* t = it->second.get();
   if (t->state != TxnState::kPreparing) return;
   auto waiters = std::move(t->vote_waiters);
   t->vote_waiters.clear();
+  t->state = TxnState::kPrepared;  // (I1): durable, now the vote may leave
+  t->prepared_at = EventLoop::Now();
   Reply r;
-  if (s.ok()) {
-    t->state = TxnState::kPrepared;  // (I1): durable, now the vote may leave
-    t->prepared_at = EventLoop::Now();
-    r.vote = Vote::kYes;
-  } else {
-    AbortTxn(t, AbortReason::kLogFailure, s.ToString());
-    r.vote = Vote::kNo;
-    r.error = "PREPARE could not be made durable: " + s.ToString();
-  }
+  r.vote = Vote::kYes;
   for (auto& w : waiters) Send(w, r);
 }
 
@@ -480,9 +435,7 @@ void ParticipantServer::HandleDecideCommit(const DecideCommitRequest& req, Reply
   }
   if (t->state == TxnState::kCommitted) {
     // The COMMIT record is in flight: ack when it is durable (I4).
-    WhenDurable(log_->last_lsn(), [this, to](Status s) {
-      Send(to, s.ok() ? OkReply() : Reply::Error(ErrorCode::kInternalError, s.ToString()));
-    });
+    waiters_->WhenDurable(log_->last_lsn(), [this, to] { Send(to, OkReply()); });
     return;
   }
   CommitPrepared(t, to);
@@ -518,23 +471,19 @@ void ParticipantServer::CommitPrepared(Transaction* t, const ReplyToPtr& ack_to)
   t->writes.clear();
   locks_.ReleaseAll(id);
   Lsn commit_lsn = *lsn;
-  WhenDurable(
-      commit_lsn, [this, id, ack_to, commit_lsn, writes = std::move(writes)](Status s) mutable {
-        if (s.ok()) {
-          dirty_.insert(dirty_.end(), std::make_move_iterator(writes.begin()),
-                        std::make_move_iterator(writes.end()));
-          dirty_lsn_ = commit_lsn;  // (I5)
-          if (dirty_.size() >= kCheckpointBatch) {
-            checkpointer_->Submit(std::move(dirty_), dirty_lsn_);
-            dirty_.clear();
-          }
-        }
-        if (ack_to) {
-          Send(ack_to, s.ok() ? OkReply() : Reply::Error(ErrorCode::kInternalError, s.ToString()));
-        }
-        txns_.erase(id);
-        Forget(id, true);
-      });
+  waiters_->WhenDurable(commit_lsn,
+                        [this, id, ack_to, commit_lsn, writes = std::move(writes)]() mutable {
+                          dirty_.insert(dirty_.end(), std::make_move_iterator(writes.begin()),
+                                        std::make_move_iterator(writes.end()));
+                          dirty_lsn_ = commit_lsn;  // (I5)
+                          if (dirty_.size() >= kCheckpointBatch) {
+                            checkpointer_->Submit(std::move(dirty_), dirty_lsn_);
+                            dirty_.clear();
+                          }
+                          if (ack_to) Send(ack_to, OkReply());  // (I4)
+                          txns_.erase(id);
+                          Forget(id, true);
+                        });
 }
 
 void ParticipantServer::HandleDecideAbort(const DecideAbortRequest& req, ReplyToPtr to) {
@@ -600,31 +549,6 @@ void ParticipantServer::Forget(const TxnId& id, bool committed) {
 }
 
 // ---- Durability ----
-
-void ParticipantServer::WhenDurable(Lsn lsn, std::function<void(Status)> fn) {
-  if (lsn <= log_->durable_lsn()) {
-    fn(Status::OK());
-    return;
-  }
-  durable_waiters_.emplace(lsn, std::move(fn));
-}
-
-void ParticipantServer::OnLogProgress() {
-  Status failure = log_->failure();
-  if (!failure.ok()) {
-    // Fail-stop (never retry an fsync): recovery restores what was durable.
-    spdlog::critical("the WAL failed: {}; exiting so that recovery can take over",
-                     failure.ToString());
-    spdlog::shutdown();
-    std::_Exit(70);
-  }
-  Lsn durable = log_->durable_lsn();
-  while (!durable_waiters_.empty() && durable_waiters_.begin()->first <= durable) {
-    auto fn = std::move(durable_waiters_.begin()->second);
-    durable_waiters_.erase(durable_waiters_.begin());
-    fn(Status::OK());
-  }
-}
 
 void ParticipantServer::ScheduleCheckpoint() {
   if (!dirty_.empty()) {

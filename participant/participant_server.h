@@ -32,6 +32,7 @@
 #include <zmq.hpp>
 
 #include "common/config.h"
+#include "common/data_dir.h"
 #include "common/event_loop.h"
 #include "common/messages.h"
 #include "common/partitioner.h"
@@ -39,6 +40,7 @@
 #include "participant/checkpointer.h"
 #include "participant/lock_manager.h"
 #include "participant/transaction.h"
+#include "wal/durable_waiters.h"
 #include "wal/log.h"
 
 namespace kv2pc::participant {
@@ -93,7 +95,7 @@ class ParticipantServer {
   // Answers a READ from the committed data. REQUIRES: the S (or X) lock on key is held.
   void ReadLocked(const std::string& key, const ReplyToPtr& to);
   void ParkOnLock(Transaction* t, const std::string& key, ReplyToPtr to);
-  void OnPrepareDurable(const TxnId& id, Status s);
+  void OnPrepareDurable(const TxnId& id);
   void CommitPrepared(Transaction* t, const ReplyToPtr& ack_to);
   // Rolls back `t` (any state but COMMITTED), logging ABORT if it had prepared, answering
   // parked requests, releasing locks, and forgetting it. `why` goes to parked requests.
@@ -101,8 +103,6 @@ class ParticipantServer {
   void Forget(const TxnId& id, bool committed);
 
   // Durability plumbing.
-  void WhenDurable(Lsn lsn, std::function<void(Status)> fn);
-  void OnLogProgress();
   void ScheduleCheckpoint();
   // Periodic (every outcome_query_interval): asks the coordinator about PREPARED
   // transactions that have waited for a decision (in doubt after a restart, or a lost
@@ -123,9 +123,10 @@ class ParticipantServer {
   RpcClient coordinators_{&context_, &loop_};
   std::unordered_map<uint32_t, size_t> coordinator_peer_;  // coordinator index -> rpc peer
   Notifier log_notifier_;
-  int lock_fd_ = -1;
+  std::unique_ptr<DataDirLock> dir_lock_;
 
   std::unique_ptr<wal::Log> log_;
+  std::unique_ptr<wal::DurableWaiters> waiters_;  // replies parked until their LSN is durable
   std::unique_ptr<Checkpointer> checkpointer_;
   LockManager locks_;
 
@@ -136,8 +137,6 @@ class ParticipantServer {
   // Bounded (FIFO eviction): a forgotten id is answered as unknown.
   std::unordered_map<TxnId, bool, TxnIdHash> finished_;
   std::deque<TxnId> finished_order_;
-  // Callbacks waiting for an LSN to become durable, in LSN order.
-  std::multimap<Lsn, std::function<void(Status)>> durable_waiters_;
   // Committed writes whose COMMIT is durable, not yet handed to the checkpointer (I5).
   std::vector<wal::WriteOp> dirty_;
   Lsn dirty_lsn_ = 0;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/client/temp_dir.h"
+#include "tests/testutil/temp_dir.h"
 
 namespace kv2pc {
 namespace {
@@ -76,7 +76,7 @@ TEST(CliOptionsTest, DataDirFromFlagThenEnvironmentThenDefault) {
 }
 
 TEST(CliOptionsTest, CoordinatorFlagWinsOverEverything) {
-  TempDir dir;
+  testing::TempDir dir;
   dir.Write("cluster.conf", kLayout);
   CliFlags flags;
   flags.coordinator = "tcp://flag:1";
@@ -89,7 +89,7 @@ TEST(CliOptionsTest, CoordinatorFlagWinsOverEverything) {
 }
 
 TEST(CliOptionsTest, EnvironmentWinsOverLayout) {
-  TempDir dir;
+  testing::TempDir dir;
   dir.Write("cluster.conf", kLayout);
   CliFlags flags;
   flags.data_dir = dir.path();
@@ -101,7 +101,7 @@ TEST(CliOptionsTest, EnvironmentWinsOverLayout) {
 }
 
 TEST(CliOptionsTest, LayoutGivesCoordinatorZero) {
-  TempDir dir;
+  testing::TempDir dir;
   dir.Write("cluster.conf", kLayout);
   CliEnvironment env;
   env.data_dir = dir.path();  // found through KV2PC_DATA_DIR
@@ -111,7 +111,7 @@ TEST(CliOptionsTest, LayoutGivesCoordinatorZero) {
 }
 
 TEST(CliOptionsTest, PingTargetByEndpointOrNodeName) {
-  TempDir dir;
+  testing::TempDir dir;
   dir.Write("cluster.conf", kLayout);
   CliFlags flags;
   flags.data_dir = dir.path();
@@ -126,7 +126,7 @@ TEST(CliOptionsTest, PingTargetByEndpointOrNodeName) {
 // ---- Errors ----
 
 TEST(CliOptionsTest, NoLayoutIsNotFoundWithAHint) {
-  TempDir dir;
+  testing::TempDir dir;
   CliFlags flags;
   flags.data_dir = dir.path();
   Result<std::string> endpoint = FindCoordinator(flags, CliEnvironment{});
@@ -138,7 +138,7 @@ TEST(CliOptionsTest, NoLayoutIsNotFoundWithAHint) {
 }
 
 TEST(CliOptionsTest, BrokenLayoutIsInvalidArgumentNamingTheFile) {
-  TempDir dir;
+  testing::TempDir dir;
   dir.Write("cluster.conf", "version 1\nnode coordinator-0 boss tcp://127.0.0.1:1\n");
   CliFlags flags;
   flags.data_dir = dir.path();
@@ -150,7 +150,7 @@ TEST(CliOptionsTest, BrokenLayoutIsInvalidArgumentNamingTheFile) {
 }
 
 TEST(CliOptionsTest, UnknownNodeNameIsNotFound) {
-  TempDir dir;
+  testing::TempDir dir;
   dir.Write("cluster.conf", kLayout);
   CliFlags flags;
   flags.data_dir = dir.path();

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "tests/client/fake_coordinator.h"
-#include "tests/client/temp_dir.h"
+#include "tests/testutil/temp_dir.h"
 
 namespace kv2pc {
 namespace {
@@ -72,7 +72,7 @@ TEST_F(CliTest, CoordinatorFlagOverridesEnvironment) {
 }
 
 TEST_F(CliTest, FindsTheCoordinatorInTheDataDir) {
-  TempDir dir;
+  testing::TempDir dir;
   dir.Write("cluster.conf", "version 1\nnode coordinator-0 coordinator " + fake_.endpoint() +
                                 "\nnode participant-0 participant tcp://127.0.0.1:1\n");
   CliRun put = RunWith({"--data-dir", dir.path(), "put", "k", "v"}, CliEnvironment{});
@@ -102,7 +102,7 @@ TEST_F(CliTest, HelpGoesToStdout) {
 // ---- Errors ----
 
 TEST_F(CliTest, NoClusterFoundExitsTwo) {
-  TempDir dir;
+  testing::TempDir dir;
   CliRun get = RunWith({"--data-dir", dir.path(), "get", "k"}, CliEnvironment{});
   EXPECT_EQ(get.status, kExitUsage);
   EXPECT_EQ(get.err, "error: no kv2pc cluster found in " + dir.path() +
@@ -147,7 +147,7 @@ TEST_F(CliTest, PingWithoutAnswerExitsOne) {
 }
 
 TEST_F(CliTest, PingOfUnknownNodeNameExitsTwo) {
-  TempDir dir;
+  testing::TempDir dir;
   CliRun ping = RunWith({"--data-dir", dir.path(), "ping", "participant-0"}, CliEnvironment{});
   EXPECT_EQ(ping.status, kExitUsage);
 }

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace kv2pc::testing {
@@ -21,7 +22,15 @@ class TempDir {
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
+  // Empty if the directory could not be made.
   const std::string& path() const { return path_; }
+
+  // Writes `text` to <path>/<name>; returns the file's path.
+  std::string Write(const std::string& name, const std::string& text) const {
+    std::string file = path_ + "/" + name;
+    std::ofstream(file) << text;
+    return file;
+  }
 
  private:
   std::string path_;
