@@ -39,6 +39,7 @@ CoordinatorServer::CoordinatorServer(const ClusterConfig& config, const Coordina
     : config_(config), options_(options) {}
 
 CoordinatorServer::~CoordinatorServer() {
+  trimmer_.reset();  // finishes a trim in progress while the log still exists
   waiters_.reset();
   log_.reset();
 }
@@ -78,6 +79,7 @@ Status CoordinatorServer::Start() {
   if (!log.ok()) return log.status().WithContext("recovering " + lo.dir);
   log_ = std::move(log).value();
   waiters_ = std::make_unique<wal::DurableWaiters>(log_.get());
+  trimmer_ = std::make_unique<BackgroundWorker>();
   KV2PC_ASSIGN_OR_RETURN(incarnation_,
                          BumpIncarnation(options_.data_dir, replay.max_incarnation()));
 
@@ -86,6 +88,7 @@ Status CoordinatorServer::Start() {
     t->id = d.txn;
     t->state = State::kCommitted;
     t->recovered = true;
+    t->decision_lsn = d.lsn;
     for (const std::string& name : d.participants) {
       auto it = std::find(names.begin(), names.end(), name);
       if (it == names.end()) {
@@ -381,6 +384,7 @@ void CoordinatorServer::OnVote(const TxnId& id, size_t participant, Result<Reply
     return;
   }
   t->state = State::kDeciding;
+  t->decision_lsn = *lsn;
   waiters_->WhenDurable(*lsn, [this, id] { OnDecisionDurable(id); });
 }
 
@@ -507,7 +511,23 @@ void CoordinatorServer::SweepIdle() {
                  options_.txn_idle_timeout.count());
     Abort(txns_.at(id).get(), Reply::AbortedBecause(AbortReason::kIdleTimeout, "idle timeout"));
   }
+  TrimLog();
   loop_.RunAfter(std::chrono::milliseconds(1000), [this] { SweepIdle(); });
+}
+
+void CoordinatorServer::TrimLog() {
+  // (C3): a decision record stays until END. Everything below the oldest such record (and
+  // below the log's end, when there is none) is history nobody will ask about again.
+  Lsn keep = log_->last_lsn() + 1;
+  for (const auto& [id, t] : txns_) {
+    if (t->decision_lsn != 0) keep = std::min(keep, t->decision_lsn);
+  }
+  if (keep <= trimmed_before_) return;
+  trimmed_before_ = keep;
+  trimmer_->Post([log = log_.get(), keep] {
+    Status s = log->RemoveSegmentsBefore(keep);
+    if (!s.ok()) spdlog::warn("cannot trim the decision log: {}", s.ToString());
+  });
 }
 
 }  // namespace kv2pc::coordinator

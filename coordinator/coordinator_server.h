@@ -47,6 +47,7 @@
 #include <unordered_map>
 #include <zmq.hpp>
 
+#include "common/background_worker.h"
 #include "common/config.h"
 #include "common/data_dir.h"
 #include "common/event_loop.h"
@@ -97,6 +98,7 @@ class CoordinatorServer {
     std::set<size_t> acks_pending;  // (C3)
     EventLoop::Clock::time_point last_activity{};
     bool recovered = false;
+    Lsn decision_lsn = 0;  // its DECISION_COMMIT record, which the log must keep until END
   };
   struct Finished {
     bool committed;
@@ -132,7 +134,11 @@ class CoordinatorServer {
   // abort), answers its pending client request with `reply`, and forgets it.
   void Abort(Txn* t, Reply reply);
   void Finish(const TxnId& id, Finished f);
+  // Every second: aborts idle transactions and trims the decision log.
   void SweepIdle();
+  // Removes (on trimmer_) log segments that hold only decisions every participant has
+  // acknowledged, or nothing the coordinator still needs.
+  void TrimLog();
 
   const ClusterConfig config_;
   const CoordinatorOptions options_;
@@ -149,6 +155,8 @@ class CoordinatorServer {
   Notifier log_notifier_;
   std::unique_ptr<wal::Log> log_;
   std::unique_ptr<wal::DurableWaiters> waiters_;  // replies parked until their LSN is durable
+  Lsn trimmed_before_ = 0;                        // last trim point handed to trimmer_
+  std::unique_ptr<BackgroundWorker> trimmer_;     // directory I/O off the loop
   std::unique_ptr<DataDirLock> dir_lock_;
 
   std::unordered_map<TxnId, std::unique_ptr<Txn>, TxnIdHash> txns_;

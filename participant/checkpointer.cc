@@ -7,8 +7,8 @@
 
 namespace kv2pc::participant {
 
-Checkpointer::Checkpointer(std::unique_ptr<SqliteStore> store)
-    : applied_lsn_(store->applied_lsn()), store_(std::move(store)) {
+Checkpointer::Checkpointer(std::unique_ptr<SqliteStore> store, wal::Log* log)
+    : applied_lsn_(store->applied_lsn()), store_(std::move(store)), log_(log) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -21,11 +21,12 @@ Checkpointer::~Checkpointer() {
   thread_.join();
 }
 
-void Checkpointer::Submit(std::vector<wal::WriteOp> writes, Lsn lsn) {
+void Checkpointer::Submit(std::vector<wal::WriteOp> writes, Lsn lsn, Lsn pin) {
   {
     std::lock_guard<std::mutex> l(mu_);
     for (auto& w : writes) pending_[std::move(w.key)] = std::move(w.value);
     pending_lsn_ = std::max(pending_lsn_, lsn);
+    pending_pin_ = pin;  // the newest pin describes the log as of pending_lsn_
   }
   cv_.notify_one();
 }
@@ -44,11 +45,18 @@ void Checkpointer::Loop() {
     std::map<std::string, std::optional<std::string>> batch;
     batch.swap(pending_);
     Lsn lsn = pending_lsn_;
+    Lsn pin = pending_pin_;
     l.unlock();
     std::vector<KeyWrite> writes;
     writes.reserve(batch.size());
     for (auto& [k, v] : batch) writes.push_back(KeyWrite{k, v});
     Status s = store_->ApplyBatch(writes, lsn);
+    if (s.ok() && log_ != nullptr) {
+      Status trim = log_->RemoveSegmentsBefore(std::min(pin, lsn + 1));
+      // A failed unlink leaves a segment behind (tried again next time); a failed directory
+      // fsync fails the log, which the event loop notices and stops on.
+      if (!trim.ok()) spdlog::warn("cannot trim the WAL: {}", trim.ToString());
+    }
     l.lock();
     if (s.ok()) {
       applied_lsn_ = lsn;

@@ -110,7 +110,7 @@ Status ParticipantServer::Recover() {
         p.txn.ToString(), p.lsn, p.writes.size(), CoordinatorName(p.txn.coordinator));
     txns_.emplace(p.txn, std::move(t));
   }
-  checkpointer_ = std::make_unique<Checkpointer>(std::move(store));
+  checkpointer_ = std::make_unique<Checkpointer>(std::move(store), log_.get());
   spdlog::info(
       "recovered: {} keys from the checkpoint (applied LSN {}), {} commit(s) replayed "
       "from the WAL, {} transaction(s) in doubt, log ends at LSN {}",
@@ -475,14 +475,11 @@ void ParticipantServer::CommitPrepared(Transaction* t, const ReplyToPtr& ack_to)
                         [this, id, ack_to, commit_lsn, writes = std::move(writes)]() mutable {
                           dirty_.insert(dirty_.end(), std::make_move_iterator(writes.begin()),
                                         std::make_move_iterator(writes.end()));
-                          dirty_lsn_ = commit_lsn;  // (I5)
-                          if (dirty_.size() >= kCheckpointBatch) {
-                            checkpointer_->Submit(std::move(dirty_), dirty_lsn_);
-                            dirty_.clear();
-                          }
+                          dirty_lsn_ = commit_lsn;              // (I5)
                           if (ack_to) Send(ack_to, OkReply());  // (I4)
                           txns_.erase(id);
                           Forget(id, true);
+                          if (dirty_.size() >= kCheckpointBatch) SubmitCheckpoint();
                         });
 }
 
@@ -550,11 +547,19 @@ void ParticipantServer::Forget(const TxnId& id, bool committed) {
 
 // ---- Durability ----
 
-void ParticipantServer::ScheduleCheckpoint() {
-  if (!dirty_.empty()) {
-    checkpointer_->Submit(std::move(dirty_), dirty_lsn_);
-    dirty_.clear();
+void ParticipantServer::SubmitCheckpoint() {
+  // The log must keep every PREPARE whose transaction is undecided or whose COMMIT is not in
+  // this checkpoint: those are exactly the transactions still in txns_ with a PREPARE.
+  Lsn pin = Checkpointer::kNoPin;
+  for (const auto& [id, t] : txns_) {
+    if (t->prepare_lsn != 0) pin = std::min(pin, t->prepare_lsn);
   }
+  checkpointer_->Submit(std::move(dirty_), dirty_lsn_, pin);
+  dirty_.clear();
+}
+
+void ParticipantServer::ScheduleCheckpoint() {
+  if (!dirty_.empty()) SubmitCheckpoint();
   loop_.RunAfter(options_.checkpoint_interval, [this] { ScheduleCheckpoint(); });
 }
 

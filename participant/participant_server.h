@@ -103,6 +103,8 @@ class ParticipantServer {
   void Forget(const TxnId& id, bool committed);
 
   // Durability plumbing.
+  // Hands dirty_ to the checkpointer with the lowest PREPARE LSN the log must keep.
+  void SubmitCheckpoint();
   void ScheduleCheckpoint();
   // Periodic (every outcome_query_interval): asks the coordinator about PREPARED
   // transactions that have waited for a decision (in doubt after a restart, or a lost

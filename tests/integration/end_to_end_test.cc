@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -332,6 +333,52 @@ TEST_F(IdleTransactionTest, ParticipantKeepsATransactionItsCoordinatorStillRuns)
   auto v = client->Get(keys[0]);
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(**v, "first");
+}
+
+}  // namespace
+}  // namespace kv2pc
+
+namespace kv2pc {
+namespace {
+
+size_t SegmentFiles(const std::string& data_dir) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(data_dir + "/wal")) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("wal-", 0) == 0 && name.size() > 4 && name.substr(name.size() - 4) == ".log") {
+      n++;
+    }
+  }
+  return n;
+}
+
+TEST_F(EndToEndTest, LogsAreTrimmedBelowCheckpointsAndRestartSeesEverything) {
+  cluster_ = std::make_unique<TestCluster>(
+      2, std::vector<std::string>{"--wal-segment-bytes", "65536"},
+      std::vector<std::string>{"--wal-segment-bytes", "262144", "--checkpoint-interval-ms", "50"});
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  auto client = Connect(*cluster_);
+  const std::string value(8 * 1024, 'w');
+  const int n = 600;  // ~2.4 MiB of PREPAREs per participant: ~10 segments without trimming
+  for (int i = 0; i < n; i++) {
+    ASSERT_TRUE(client->Put("key" + std::to_string(i % 150), value + std::to_string(i)).ok());
+  }
+  // Give the checkpointers a few rounds, then look at the logs.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (const auto& p : cluster_->participant_names()) {
+    EXPECT_LE(SegmentFiles(cluster_->data_dir(p)), 3u) << p << "'s WAL was not trimmed";
+  }
+  EXPECT_LE(SegmentFiles(cluster_->data_dir("coordinator-0")), 2u);
+  // Restart everything: the values come from the checkpoints plus what the logs still hold.
+  cluster_->StopAll();
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  client = Connect(*cluster_);
+  for (int k = 0; k < 150; k++) {
+    auto v = client->Get("key" + std::to_string(k));
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    ASSERT_TRUE(v->has_value()) << k;
+    EXPECT_EQ(**v, value + std::to_string(n - 150 + k));  // the last write of each key
+  }
 }
 
 }  // namespace
