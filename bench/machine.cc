@@ -39,6 +39,27 @@ std::string CpuModel() {
 
 }  // namespace
 
+bool ReadSchedStat(int tid, SchedStat* out) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/schedstat");
+  long long cpu = 0;
+  long long wait = 0;
+  if (!(in >> cpu >> wait)) return false;
+  out->cpu_ns = cpu;
+  out->wait_ns = wait;
+  return true;
+}
+
+int CurrentThreadId() { return static_cast<int>(gettid()); }
+
+std::vector<int> ThreadIds() {
+  std::vector<int> ids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    ids.push_back(std::atoi(entry.path().filename().c_str()));
+  }
+  return ids;
+}
+
 void LoadAverages(double out[3]) {
   if (getloadavg(out, 3) != 3) out[0] = out[1] = out[2] = -1;
 }

@@ -3,8 +3,10 @@
 // disk's file system and the machine's load, so both are recorded with every result.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -22,6 +24,21 @@ MachineInfo GetMachineInfo();
 
 // The 1, 5, 15 minute load averages now; -1 each if unavailable.
 void LoadAverages(double out[3]);
+
+// Scheduler accounting of one thread (/proc/self/task/<tid>/schedstat): time it ran on a CPU
+// and time it was runnable but waited for one. The wait is how a busy machine shows up in a
+// latency: an fdatasync that completed but whose thread could not run yet.
+struct SchedStat {
+  int64_t cpu_ns = 0;
+  int64_t wait_ns = 0;
+};
+
+// false if the thread has exited or the kernel does not keep schedstats.
+bool ReadSchedStat(int tid, SchedStat* out);
+// The calling thread's id (gettid).
+int CurrentThreadId();
+// The ids of this process's threads now.
+std::vector<int> ThreadIds();
 
 // The name of the file system holding path (statfs f_type): "ext4" (also ext2/ext3, which share
 // the magic number), "xfs", "btrfs", "tmpfs", "overlay", ..., or "unknown (0x<hex>)".

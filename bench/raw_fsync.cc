@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "bench/machine.h"
+
 namespace kv2pc::bench {
 namespace {
 
@@ -63,6 +65,10 @@ Status Run(int fd, const RawSyncOptions& options, RawSyncResult* result) {
     KV2PC_RETURN_IF_ERROR(FillZeros(fd, options.file_size));
   }
   std::vector<int64_t> latencies;
+  const int tid = CurrentThreadId();
+  SchedStat sched_begin;
+  SchedStat sched_end;
+  bool timing = false;
   const Clock::time_point start = Clock::now();
   const Clock::time_point begin = start + std::chrono::duration_cast<Clock::duration>(
                                               std::chrono::duration<double>(options.warmup_s));
@@ -71,6 +77,7 @@ Status Run(int fd, const RawSyncOptions& options, RawSyncResult* result) {
   for (;;) {
     const Clock::time_point t0 = Clock::now();
     if (t0 >= end) break;
+    if (!timing && t0 >= begin) timing = ReadSchedStat(tid, &sched_begin);
     if (options.mode == RawSyncMode::kAppend) {
       // O_APPEND: each write lands at the current end of file.
       KV2PC_RETURN_IF_ERROR(WriteAll(fd, record.data(), record.size(), 0));
@@ -82,6 +89,10 @@ Status Run(int fd, const RawSyncOptions& options, RawSyncResult* result) {
     KV2PC_RETURN_IF_ERROR(SyncData(fd));
     const Clock::time_point t1 = Clock::now();
     if (t0 >= begin) latencies.push_back(Ns(t1 - t0));
+  }
+  if (timing && ReadSchedStat(tid, &sched_end) && !latencies.empty()) {
+    result->runq_wait_per_op_ms = static_cast<double>(sched_end.wait_ns - sched_begin.wait_ns) /
+                                  1e6 / static_cast<double>(latencies.size());
   }
   result->ops_per_s = static_cast<double>(latencies.size()) / options.seconds;
   result->latency = Summarize(&latencies);

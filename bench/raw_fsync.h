@@ -25,6 +25,9 @@ const char* RawSyncModeName(RawSyncMode mode);
 struct RawSyncResult {
   double ops_per_s = 0;
   LatencySummary latency;  // write + fdatasync, per operation
+  // Time the measuring thread was runnable but not running, per operation: the share of the
+  // latency that is the machine's load, not the disk.
+  double runq_wait_per_op_ms = 0;
 };
 
 struct RawSyncOptions {

@@ -25,7 +25,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -121,10 +123,16 @@ struct WalCaseResult {
   LatencySummary cycle;    // between consecutive flushes
   LatencySummary wake;     // flush reported (on_durable) -> WaitDurable returned
   LatencySummary spread;   // per flush: first to last of its appenders returning
+  // Scheduler accounting over the timed window (machine.h SchedStat): run-queue wait of the
+  // flusher per flush and of the appenders per append; CPU time of all of them per append.
+  double flusher_wait_per_flush_ms = 0;
+  double appender_wait_per_append_ms = 0;
+  double cpu_per_append_us = 0;
 };
 
 void Appender(wal::Log* log, const std::string& payload, std::atomic<bool>* stop,
-              std::vector<Op>* ops, Status* error) {
+              std::atomic<int>* tid, std::vector<Op>* ops, Status* error) {
+  tid->store(CurrentThreadId());
   ops->reserve(4096);
   while (!stop->load(std::memory_order_relaxed)) {
     const int64_t start = NowNs();
@@ -136,6 +144,42 @@ void Appender(wal::Log* log, const std::string& payload, std::atomic<bool>* stop
       return;
     }
     ops->push_back({*lsn, start, NowNs()});
+  }
+}
+
+using SchedSnapshot = std::map<int, SchedStat>;
+
+SchedSnapshot TakeSchedSnapshot() {
+  SchedSnapshot snap;
+  for (int tid : ThreadIds()) {
+    SchedStat st;
+    if (ReadSchedStat(tid, &st)) snap[tid] = st;
+  }
+  return snap;
+}
+
+// Splits the scheduler time between two snapshots into the flusher's (every thread that is
+// neither the main thread nor an appender: the Log starts exactly one) and the appenders'.
+void AnalyzeSched(const SchedSnapshot& begin, const SchedSnapshot& end, int main_tid,
+                  const std::vector<std::atomic<int>>& appender_tids, WalCaseResult* r) {
+  std::set<int> appenders;
+  for (const std::atomic<int>& tid : appender_tids) appenders.insert(tid.load());
+  SchedStat flusher;
+  SchedStat appender;
+  for (const auto& [tid, b] : begin) {
+    auto e = end.find(tid);
+    if (tid == main_tid || e == end.end()) continue;
+    SchedStat& sum = appenders.count(tid) != 0 ? appender : flusher;
+    sum.cpu_ns += e->second.cpu_ns - b.cpu_ns;
+    sum.wait_ns += e->second.wait_ns - b.wait_ns;
+  }
+  if (r->flushes > 0) {
+    r->flusher_wait_per_flush_ms = static_cast<double>(flusher.wait_ns) / 1e6 / r->flushes;
+  }
+  if (r->appends > 0) {
+    const auto n = static_cast<double>(r->appends);
+    r->appender_wait_per_append_ms = static_cast<double>(appender.wait_ns) / 1e6 / n;
+    r->cpu_per_append_us = static_cast<double>(flusher.cpu_ns + appender.cpu_ns) / 1e3 / n;
   }
 }
 
@@ -219,16 +263,20 @@ Result<WalCaseResult> RunWalCase(const std::string& scratch, size_t threads, siz
   std::atomic<bool> stop{false};
   std::vector<std::vector<Op>> ops(threads);
   std::vector<Status> errors(threads);
+  std::vector<std::atomic<int>> tids(threads);
   std::vector<std::thread> appenders;
   appenders.reserve(threads);
   for (size_t i = 0; i < threads; ++i) {
-    appenders.emplace_back(Appender, log.get(), std::cref(payload), &stop, &ops[i], &errors[i]);
+    appenders.emplace_back(Appender, log.get(), std::cref(payload), &stop, &tids[i], &ops[i],
+                           &errors[i]);
   }
   SleepSeconds(config.warmup_s);
   const size_t segments_begin = log->SegmentPaths().size();
+  const SchedSnapshot sched_begin = TakeSchedSnapshot();
   const int64_t begin_ns = NowNs();
   SleepSeconds(config.seconds);
   const int64_t end_ns = NowNs();
+  const SchedSnapshot sched_end = TakeSchedSnapshot();
   r.rotations = log->SegmentPaths().size() - segments_begin;
   stop.store(true);
   for (std::thread& t : appenders) t.join();
@@ -237,6 +285,7 @@ Result<WalCaseResult> RunWalCase(const std::string& scratch, size_t threads, siz
     if (!s.ok()) return s;
   }
   Analyze(ops, recorder.TakeEvents(), begin_ns, end_ns, &r);
+  AnalyzeSched(sched_begin, sched_end, CurrentThreadId(), tids, &r);
   std::error_code ec;  // free the segments now: later cases need the disk space
   std::filesystem::remove_all(dir, ec);
   return r;
@@ -302,13 +351,17 @@ void PrintText(FILE* out, const Config& config, const Report& rep) {
   const RawSyncResult& ra = rep.raw_append;
   const RawSyncResult& ro = rep.raw_overwrite;
   std::fprintf(out, "Raw fdatasync, 128 B per write\n");
-  std::fprintf(out, "  %-34s %9s %8s %8s %8s\n", "variant", "ops/s", "p50 ms", "p99 ms",
-               "p99.9 ms");
-  std::fprintf(out, "  %-34s %9.0f %8.3f %8.3f %8.3f\n", "append to a growing file", ra.ops_per_s,
-               ra.latency.p50_ms, ra.latency.p99_ms, ra.latency.p999_ms);
-  std::fprintf(out, "  %-34s %9.0f %8.3f %8.3f %8.3f\n", "overwrite pre-allocated zeros",
-               ro.ops_per_s, ro.latency.p50_ms, ro.latency.p99_ms, ro.latency.p999_ms);
-  std::fprintf(out, "  overwrite / append: %.2fx\n\n",
+  std::fprintf(out, "  %-30s %9s %8s %8s %8s %10s\n", "variant", "ops/s", "p50 ms", "p99 ms",
+               "p99.9 ms", "runq ms/op");
+  std::fprintf(out, "  %-30s %9.0f %8.3f %8.3f %8.3f %10.3f\n", "append to a growing file",
+               ra.ops_per_s, ra.latency.p50_ms, ra.latency.p99_ms, ra.latency.p999_ms,
+               ra.runq_wait_per_op_ms);
+  std::fprintf(out, "  %-30s %9.0f %8.3f %8.3f %8.3f %10.3f\n", "overwrite pre-allocated zeros",
+               ro.ops_per_s, ro.latency.p50_ms, ro.latency.p99_ms, ro.latency.p999_ms,
+               ro.runq_wait_per_op_ms);
+  std::fprintf(out,
+               "  runq: time runnable but waiting for a CPU (machine load); overwrite / "
+               "append: %.2fx\n\n",
                ra.ops_per_s > 0 ? ro.ops_per_s / ra.ops_per_s : 0);
 
   std::fprintf(out,
@@ -330,21 +383,28 @@ void PrintText(FILE* out, const Config& config, const Report& rep) {
   std::fprintf(out,
                "Group-commit diagnostics (a flush = one on_durable call = one write + one "
                "fdatasync)\n");
-  std::fprintf(out, "  %6s %4s %9s %9s %9s %6s %6s %9s %9s %9s\n", "size", "thr", "cycle p50",
-               "cycle p99", "cycle max", "batch", "max", "wake p99", "sprd p50", "sprd p99");
+  std::fprintf(out, "  %6s %4s %8s %8s %8s %5s %5s %8s %8s %8s %7s %7s %6s\n", "size", "thr",
+               "cycle50", "cycle99", "cyclemax", "batch", "max", "wake99", "sprd50", "sprd99",
+               "flrunq", "aprunq", "cpu/ap");
   for (const WalCaseResult& c : rep.cases) {
-    std::fprintf(out, "  %6zu %4zu %9.3f %9.3f %9.3f %6lld %6lld %9.3f %9.3f %9.3f\n",
+    std::fprintf(out,
+                 "  %6zu %4zu %8.3f %8.3f %8.3f %5lld %5lld %8.3f %8.3f %8.3f %7.3f %7.3f %6.1f\n",
                  c.payload_size, c.threads, c.cycle.p50_ms, c.cycle.p99_ms, c.cycle.max_ms,
                  static_cast<long long>(c.batch_p50), static_cast<long long>(c.batch_max),
-                 c.wake.p99_ms, c.spread.p50_ms, c.spread.p99_ms);
+                 c.wake.p99_ms, c.spread.p50_ms, c.spread.p99_ms, c.flusher_wait_per_flush_ms,
+                 c.appender_wait_per_append_ms, c.cpu_per_append_us);
   }
   double open_ms = 0;
   for (const WalCaseResult& c : rep.cases) open_ms = std::max(open_ms, c.open_ms);
   std::fprintf(out,
-               "  all in ms but batch (records per flush: p50, max). cycle: time between "
-               "consecutive flushes\n  (compare raw overwrite p50 %.3f ms); wake: flush reported "
-               "(on_durable) -> WaitDurable returned;\n  sprd: first to last appender of one "
-               "flush returning (condvar herd); creating a segment took up to %.0f ms\n\n",
+               "  ms, except batch/max (records per flush, p50 and max) and cpu/ap (us of CPU, all "
+               "WAL threads, per append).\n"
+               "  cycle: between consecutive flushes (raw overwrite p50 was %.3f ms); wake: flush "
+               "reported (on_durable) to\n"
+               "  WaitDurable return; sprd: first to last appender of one flush returning (condvar "
+               "herd); flrunq/aprunq:\n"
+               "  run-queue wait of the flusher per flush / of the appenders per append. Creating "
+               "a segment took up to %.0f ms.\n\n",
                ro.latency.p50_ms, open_ms);
 
   std::fprintf(out, "Targets (issue #3; information only, never the exit status)\n");
@@ -399,9 +459,10 @@ void PrintJson(FILE* out, const Config& config, const Report& rep) {
                static_cast<unsigned long long>(config.segment_size));
   std::fprintf(out,
                " \"raw_fdatasync\":{\"write_size\":128,\n"
-               "  \"append\":{\"ops_per_s\":%.1f,\"latency\":%s},\n"
-               "  \"overwrite\":{\"ops_per_s\":%.1f,\"latency\":%s}},\n",
-               ra.ops_per_s, ToJson(ra.latency).c_str(), ro.ops_per_s, ToJson(ro.latency).c_str());
+               "  \"append\":{\"ops_per_s\":%.1f,\"runq_ms_per_op\":%.4f,\"latency\":%s},\n"
+               "  \"overwrite\":{\"ops_per_s\":%.1f,\"runq_ms_per_op\":%.4f,\"latency\":%s}},\n",
+               ra.ops_per_s, ra.runq_wait_per_op_ms, ToJson(ra.latency).c_str(), ro.ops_per_s,
+               ro.runq_wait_per_op_ms, ToJson(ro.latency).c_str());
   std::fprintf(out, " \"wal\":[");
   for (size_t i = 0; i < rep.cases.size(); ++i) {
     const WalCaseResult& c = rep.cases[i];
@@ -409,13 +470,16 @@ void PrintJson(FILE* out, const Config& config, const Report& rep) {
                  "%s\n  {\"payload_size\":%zu,\"threads\":%zu,\"appends_per_s\":%.1f,"
                  "\"flushes_per_s\":%.1f,\"records_per_flush\":%.2f,\"batch_p50\":%lld,"
                  "\"batch_max\":%lld,\"ratio_to_overwrite\":%.3f,\"ratio_to_append\":%.3f,"
-                 "\"rotations\":%zu,\"open_ms\":%.1f,\n   \"latency\":%s,\n   \"cycle\":%s,\n"
+                 "\"rotations\":%zu,\"open_ms\":%.1f,\"flusher_runq_ms_per_flush\":%.4f,"
+                 "\"appender_runq_ms_per_append\":%.4f,\"cpu_us_per_append\":%.2f,\n   "
+                 "\"latency\":%s,\n   \"cycle\":%s,\n"
                  "   \"wake\":%s,\n   \"spread\":%s}",
                  i == 0 ? "" : ",", c.payload_size, c.threads, c.appends_per_s, c.flushes_per_s,
                  c.records_per_flush, static_cast<long long>(c.batch_p50),
                  static_cast<long long>(c.batch_max),
                  ro.ops_per_s > 0 ? c.appends_per_s / ro.ops_per_s : 0,
                  ra.ops_per_s > 0 ? c.appends_per_s / ra.ops_per_s : 0, c.rotations, c.open_ms,
+                 c.flusher_wait_per_flush_ms, c.appender_wait_per_append_ms, c.cpu_per_append_us,
                  ToJson(c.latency).c_str(), ToJson(c.cycle).c_str(), ToJson(c.wake).c_str(),
                  ToJson(c.spread).c_str());
   }

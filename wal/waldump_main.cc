@@ -1,14 +1,17 @@
-// kv2pc-waldump DIR: prints a write-ahead log for humans (docs/wal-format.md).
+// kv2pc-waldump DIR: prints a write-ahead log for humans (docs/wal-format.md). DIR is a log
+// directory, or a node's data directory holding one in wal/.
 //
-// Prints every record with DescribeRecord, then each transaction whose PREPARE has no COMMIT
-// or ABORT ("IN DOUBT": a restarting participant must ask the coordinator) and each COMMIT
-// decision without END (a coordinator still owes participants the outcome), then how the log
-// ends. Read-only: it neither locks the directory nor repairs a torn tail, so it can inspect
+// Prints every record with DescribeRecord; an outcome (COMMIT, ABORT, END) is paired with the
+// record it ends ("<- PREPARE at LSN 12"). Then each transaction whose PREPARE has no COMMIT
+// or ABORT ("IN DOUBT": a restarting participant must ask the coordinator; a PREPARE is never
+// a commit) and each COMMIT decision without END (a coordinator still owes participants the
+// outcome), a count of outcomes, and how the log ends. Read-only: it neither locks the directory nor repairs a torn tail, so it can inspect
 // the log of a running server (whose last, unsynced records may then look torn).
 //
 // Exit status: 0 clean or torn tail (the normal result of a crash), 1 usage error,
 // 2 corruption or an unreadable log.
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -31,16 +34,19 @@ int Dump(const std::string& dir) {
   uint64_t count = 0;
   uint64_t undecodable = 0;
   uint64_t unknown = 0;
+  uint64_t committed = 0, aborted = 0, ended = 0;
   auto visit = [&](const RecordView& record) {
-    std::printf("%s\n", DescribeRecord(record).c_str());
+    std::string line = DescribeRecord(record);
     ++count;
     if (RecordTypeName(record.type) == "UNKNOWN") {
       ++unknown;
+      std::printf("%s\n", line.c_str());
       return Status::OK();
     }
     Result<TxnId> txn = RecordTxn(record);
     if (!txn.ok()) {
       ++undecodable;
+      std::printf("%s\n", line.c_str());
       return Status::OK();
     }
     TxnState& t = txns[*txn];
@@ -54,9 +60,16 @@ int Dump(const std::string& dir) {
       case kCommit:
       case kAbort:
       case kEnd:
+        committed += record.type == kCommit;
+        aborted += record.type == kAbort;
+        ended += record.type == kEnd;
+        line += t.prepare_lsn != 0 ? "  <- " + std::string(RecordTypeName(t.type)) + " at LSN " +
+                                         std::to_string(t.prepare_lsn)
+                                   : "  (its PREPARE/decision is below this log: trimmed)";
         t.resolved = true;
         break;
     }
+    std::printf("%s\n", line.c_str());
     return Status::OK();
   };
   Result<LogScan> scan = ScanLog(fs.get(), dir, /*sync=*/false, visit);
@@ -65,8 +78,10 @@ int Dump(const std::string& dir) {
                 scan.status().ToString().c_str());
     return 2;
   }
+  uint64_t in_doubt = 0, unfinished = 0;
   for (const auto& [txn, t] : txns) {
     if (t.resolved || t.prepare_lsn == 0) continue;
+    (t.type == kPrepare ? in_doubt : unfinished)++;
     if (t.type == kPrepare) {
       std::printf("IN DOUBT %s: PREPARE at LSN %llu has no COMMIT or ABORT\n",
                   txn.ToString().c_str(), static_cast<unsigned long long>(t.prepare_lsn));
@@ -75,6 +90,12 @@ int Dump(const std::string& dir) {
                   static_cast<unsigned long long>(t.prepare_lsn));
     }
   }
+  std::printf(
+      "outcomes: %llu committed, %llu aborted, %llu in doubt; decisions: %llu ended, %llu "
+      "unfinished\n",
+      static_cast<unsigned long long>(committed), static_cast<unsigned long long>(aborted),
+      static_cast<unsigned long long>(in_doubt), static_cast<unsigned long long>(ended),
+      static_cast<unsigned long long>(unfinished));
   std::printf("%llu records in %zu segments, next LSN %llu", static_cast<unsigned long long>(count),
               scan->segments.size(), static_cast<unsigned long long>(scan->next_lsn));
   if (undecodable > 0) {
@@ -99,9 +120,13 @@ int Dump(const std::string& dir) {
 }  // namespace kv2pc::wal
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s WAL_DIR\n", argv[0]);
+  if (argc != 2 || argv[1][0] == '-') {
+    std::fprintf(stderr, "usage: %s DIR   (a log directory, or a node's data directory)\n",
+                 argv[0]);
     return 1;
   }
-  return kv2pc::wal::Dump(argv[1]);
+  std::string dir = argv[1];
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir + "/wal", ec)) dir += "/wal";
+  return kv2pc::wal::Dump(dir);
 }
