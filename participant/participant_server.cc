@@ -61,6 +61,9 @@ Status ParticipantServer::Recover() {
 
   // 1. The checkpoint.
   KV2PC_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(options_.data_dir + "/data.sqlite"));
+  // Sizing the table first saves rehashing it ~20 times while a million keys load.
+  KV2PC_ASSIGN_OR_RETURN(uint64_t rows, store->Count());
+  data_.reserve(rows);
   KV2PC_RETURN_IF_ERROR(store->LoadAll([this](std::string_view k, std::string_view v) {
     data_.emplace(std::string(k), std::string(v));
   }));

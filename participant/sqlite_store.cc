@@ -66,6 +66,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
 
 SqliteStore::~SqliteStore() { sqlite3_close_v2(db_); }
 
+Result<uint64_t> SqliteStore::Count() {
+  Stmt q(db_, "SELECT count(*) FROM kv");
+  if (!q.ok() || sqlite3_step(q.get()) != SQLITE_ROW) return Error("count");
+  return static_cast<uint64_t>(sqlite3_column_int64(q.get(), 0));
+}
+
 Status SqliteStore::LoadAll(
     const std::function<void(std::string_view key, std::string_view value)>& fn) {
   Stmt q(db_, "SELECT key, value FROM kv");

@@ -45,6 +45,9 @@ class SqliteStore {
   // Highest WAL LSN whose commits are all in the table (0 for a new store).
   Lsn applied_lsn() const { return applied_lsn_; }
 
+  // Number of stored pairs (a scan of the table's b-tree: for sizing, not for hot paths).
+  Result<uint64_t> Count();
+
   // Calls fn for every stored pair.
   Status LoadAll(const std::function<void(std::string_view key, std::string_view value)>& fn);
 
