@@ -39,6 +39,15 @@ std::string CpuModel() {
 
 }  // namespace
 
+double IoPressureAvg10() {
+  std::ifstream in("/proc/pressure/io");
+  std::string word;
+  while (in >> word) {
+    if (word.rfind("avg10=", 0) == 0) return std::atof(word.c_str() + 6);
+  }
+  return -1;
+}
+
 bool ReadSchedStat(int tid, SchedStat* out) {
   std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/schedstat");
   long long cpu = 0;

@@ -25,6 +25,11 @@ MachineInfo GetMachineInfo();
 // The 1, 5, 15 minute load averages now; -1 each if unavailable.
 void LoadAverages(double out[3]);
 
+// The share of the last 10 s in which some task waited for I/O (PSI, /proc/pressure/io
+// "some avg10"), in percent; -1 if unavailable. Nonzero before a run means someone else is
+// using the disk.
+double IoPressureAvg10();
+
 // Scheduler accounting of one thread (/proc/self/task/<tid>/schedstat): time it ran on a CPU
 // and time it was runnable but waited for one. The wait is how a busy machine shows up in a
 // latency: an fdatasync that completed but whose thread could not run yet.

@@ -298,10 +298,18 @@ struct Report {
   double load_end[3] = {};
   std::string fs_type;
   std::string scratch;
-  RawSyncResult raw_append;
-  RawSyncResult raw_overwrite;
+  double io_pressure[2] = {-1, -1};  // IoPressureAvg10 at start and end
+  // Raw fdatasync, measured before ([0]) and after ([1]) the WAL cases: the disk drifts, and
+  // the two show by how much while the WAL was measured.
+  RawSyncResult raw_append[2];
+  RawSyncResult raw_overwrite[2];
+  // What the ratios divide by: the mean ops/s of before and after.
+  double base_append = 0;
+  double base_overwrite = 0;
   std::vector<WalCaseResult> cases;
 };
+
+double Ratio(double v, double base) { return base > 0 ? v / base : 0; }
 
 const WalCaseResult* FindCase(const Report& rep, size_t threads, size_t size) {
   for (const WalCaseResult& c : rep.cases) {
@@ -332,9 +340,11 @@ void PrintText(FILE* out, const Config& config, const Report& rep) {
   std::fprintf(out, "kv2pc-wal-bench  %s\n", m.date_utc.c_str());
   std::fprintf(out, "machine: nproc %ld, CPU %s, kernel %s\n", m.nproc, m.cpu_model.c_str(),
                m.kernel.c_str());
-  std::fprintf(out, "load:    %.2f %.2f %.2f at start, %.2f %.2f %.2f at end (1/5/15 min)\n",
+  std::fprintf(out,
+               "load:    %.2f %.2f %.2f at start, %.2f %.2f %.2f at end (1/5/15 min); I/O "
+               "pressure (PSI some avg10) %.1f%% at start, %.1f%% at end\n",
                m.load_avg[0], m.load_avg[1], m.load_avg[2], rep.load_end[0], rep.load_end[1],
-               rep.load_end[2]);
+               rep.load_end[2], rep.io_pressure[0], rep.io_pressure[1]);
   std::fprintf(out, "dir:     %s on %s (fresh, made by mkdtemp in %s; removed at exit)\n",
                rep.scratch.c_str(), rep.fs_type.c_str(), config.dir_origin.c_str());
   if (rep.fs_type == "tmpfs" || rep.fs_type == "ramfs") {
@@ -348,21 +358,29 @@ void PrintText(FILE* out, const Config& config, const Report& rep) {
                config.seconds, config.warmup_s,
                static_cast<unsigned long long>(config.segment_size >> 20));
 
-  const RawSyncResult& ra = rep.raw_append;
-  const RawSyncResult& ro = rep.raw_overwrite;
-  std::fprintf(out, "Raw fdatasync, 128 B per write\n");
-  std::fprintf(out, "  %-30s %9s %8s %8s %8s %10s\n", "variant", "ops/s", "p50 ms", "p99 ms",
+  const double ba = rep.base_append;
+  const double bo = rep.base_overwrite;
+  std::fprintf(out, "Raw fdatasync, 128 B per write, measured before and after the WAL cases\n");
+  std::fprintf(out, "  %-34s %9s %8s %8s %8s %10s\n", "variant", "ops/s", "p50 ms", "p99 ms",
                "p99.9 ms", "runq ms/op");
-  std::fprintf(out, "  %-30s %9.0f %8.3f %8.3f %8.3f %10.3f\n", "append to a growing file",
-               ra.ops_per_s, ra.latency.p50_ms, ra.latency.p99_ms, ra.latency.p999_ms,
-               ra.runq_wait_per_op_ms);
-  std::fprintf(out, "  %-30s %9.0f %8.3f %8.3f %8.3f %10.3f\n", "overwrite pre-allocated zeros",
-               ro.ops_per_s, ro.latency.p50_ms, ro.latency.p99_ms, ro.latency.p999_ms,
-               ro.runq_wait_per_op_ms);
+  for (int mode = 0; mode < 2; ++mode) {
+    for (int when = 0; when < 2; ++when) {
+      const RawSyncResult& r = mode == 0 ? rep.raw_append[when] : rep.raw_overwrite[when];
+      const std::string name =
+          std::string(mode == 0 ? "append to a growing file" : "overwrite pre-allocated zeros") +
+          (when == 0 ? ", before" : ", after");
+      std::fprintf(out, "  %-34s %9.0f %8.3f %8.3f %8.3f %10.3f\n", name.c_str(), r.ops_per_s,
+                   r.latency.p50_ms, r.latency.p99_ms, r.latency.p999_ms, r.runq_wait_per_op_ms);
+    }
+  }
   std::fprintf(out,
-               "  runq: time runnable but waiting for a CPU (machine load); overwrite / "
-               "append: %.2fx\n\n",
-               ra.ops_per_s > 0 ? ro.ops_per_s / ra.ops_per_s : 0);
+               "  baseline (mean of before and after): append %.0f/s, overwrite %.0f/s; "
+               "overwrite / append %.2fx\n"
+               "  drift (after / before): append %.2fx, overwrite %.2fx; runq: time runnable "
+               "but waiting for a CPU (machine load)\n\n",
+               ba, bo, Ratio(bo, ba),
+               Ratio(rep.raw_append[1].ops_per_s, rep.raw_append[0].ops_per_s),
+               Ratio(rep.raw_overwrite[1].ops_per_s, rep.raw_overwrite[0].ops_per_s));
 
   std::fprintf(out,
                "wal::Log, each appender looping Append + WaitDurable (latency: Append "
@@ -372,9 +390,8 @@ void PrintText(FILE* out, const Config& config, const Report& rep) {
   for (const WalCaseResult& c : rep.cases) {
     std::fprintf(out, "  %6zu %4zu %10.0f %9.0f %8.1f %7.3f %7.3f %8.3f %7.2f %7.2f %3zu\n",
                  c.payload_size, c.threads, c.appends_per_s, c.flushes_per_s, c.records_per_flush,
-                 c.latency.p50_ms, c.latency.p99_ms, c.latency.p999_ms,
-                 ro.ops_per_s > 0 ? c.appends_per_s / ro.ops_per_s : 0,
-                 ra.ops_per_s > 0 ? c.appends_per_s / ra.ops_per_s : 0, c.rotations);
+                 c.latency.p50_ms, c.latency.p99_ms, c.latency.p999_ms, Ratio(c.appends_per_s, bo),
+                 Ratio(c.appends_per_s, ba), c.rotations);
   }
   std::fprintf(out,
                "  x ovw / x app: appends/s over the raw overwrite / append rate; rec/fl: "
@@ -405,7 +422,7 @@ void PrintText(FILE* out, const Config& config, const Report& rep) {
                "herd); flrunq/aprunq:\n"
                "  run-queue wait of the flusher per flush / of the appenders per append. Creating "
                "a segment took up to %.0f ms.\n\n",
-               ro.latency.p50_ms, open_ms);
+               rep.raw_overwrite[0].latency.p50_ms, open_ms);
 
   std::fprintf(out, "Targets (issue #3; information only, never the exit status)\n");
   for (const Target& t : Targets(rep)) {
@@ -414,8 +431,8 @@ void PrintText(FILE* out, const Config& config, const Report& rep) {
       continue;
     }
     const double v = t.result->appends_per_s;
-    const double r_ovw = ro.ops_per_s > 0 ? v / ro.ops_per_s : 0;
-    const double r_app = ra.ops_per_s > 0 ? v / ra.ops_per_s : 0;
+    const double r_ovw = Ratio(v, bo);
+    const double r_app = Ratio(v, ba);
     std::fprintf(out, "  %-48s %.0f appends/s = %.2fx overwrite raw %s, %.2fx append raw %s\n",
                  t.name.c_str(), v, r_ovw, Verdict(r_ovw, t.required_ratio), r_app,
                  Verdict(r_app, t.required_ratio));
@@ -441,15 +458,17 @@ std::string JsonString(const std::string& s) {
 
 void PrintJson(FILE* out, const Config& config, const Report& rep) {
   const MachineInfo& m = rep.machine;
-  const RawSyncResult& ra = rep.raw_append;
-  const RawSyncResult& ro = rep.raw_overwrite;
+  const double ba = rep.base_append;
+  const double bo = rep.base_overwrite;
   std::fprintf(out, "{\"tool\":\"kv2pc-wal-bench\",\"date\":%s,\n", JsonString(m.date_utc).c_str());
   std::fprintf(out,
                " \"machine\":{\"nproc\":%ld,\"cpu\":%s,\"kernel\":%s,\"fs\":%s,"
-               "\"load_start\":[%.2f,%.2f,%.2f],\"load_end\":[%.2f,%.2f,%.2f]},\n",
+               "\"load_start\":[%.2f,%.2f,%.2f],\"load_end\":[%.2f,%.2f,%.2f],"
+               "\"io_pressure_avg10_start\":%.2f,\"io_pressure_avg10_end\":%.2f},\n",
                m.nproc, JsonString(m.cpu_model).c_str(), JsonString(m.kernel).c_str(),
                JsonString(rep.fs_type).c_str(), m.load_avg[0], m.load_avg[1], m.load_avg[2],
-               rep.load_end[0], rep.load_end[1], rep.load_end[2]);
+               rep.load_end[0], rep.load_end[1], rep.load_end[2], rep.io_pressure[0],
+               rep.io_pressure[1]);
   std::fprintf(out,
                " \"dir\":%s,\"dir_origin\":%s,\"seconds\":%.3f,\"warmup_seconds\":%.3f,"
                "\"segment_size\":%llu,\"segment_creation\":\"first excluded, rotations "
@@ -457,12 +476,19 @@ void PrintJson(FILE* out, const Config& config, const Report& rep) {
                JsonString(rep.scratch).c_str(), JsonString(config.dir_origin).c_str(),
                config.seconds, config.warmup_s,
                static_cast<unsigned long long>(config.segment_size));
-  std::fprintf(out,
-               " \"raw_fdatasync\":{\"write_size\":128,\n"
-               "  \"append\":{\"ops_per_s\":%.1f,\"runq_ms_per_op\":%.4f,\"latency\":%s},\n"
-               "  \"overwrite\":{\"ops_per_s\":%.1f,\"runq_ms_per_op\":%.4f,\"latency\":%s}},\n",
-               ra.ops_per_s, ra.runq_wait_per_op_ms, ToJson(ra.latency).c_str(), ro.ops_per_s,
-               ro.runq_wait_per_op_ms, ToJson(ro.latency).c_str());
+  auto raw_json = [](const RawSyncResult& r) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "{\"ops_per_s\":%.1f,\"runq_ms_per_op\":%.4f,", r.ops_per_s,
+                  r.runq_wait_per_op_ms);
+    return buf + ("\"latency\":" + ToJson(r.latency)) + "}";
+  };
+  std::fprintf(
+      out,
+      " \"raw_fdatasync\":{\"write_size\":128,\n"
+      "  \"append\":{\"baseline_ops_per_s\":%.1f,\n   \"before\":%s,\n   \"after\":%s},\n"
+      "  \"overwrite\":{\"baseline_ops_per_s\":%.1f,\n   \"before\":%s,\n   \"after\":%s}},\n",
+      ba, raw_json(rep.raw_append[0]).c_str(), raw_json(rep.raw_append[1]).c_str(), bo,
+      raw_json(rep.raw_overwrite[0]).c_str(), raw_json(rep.raw_overwrite[1]).c_str());
   std::fprintf(out, " \"wal\":[");
   for (size_t i = 0; i < rep.cases.size(); ++i) {
     const WalCaseResult& c = rep.cases[i];
@@ -476,20 +502,18 @@ void PrintJson(FILE* out, const Config& config, const Report& rep) {
                  "   \"wake\":%s,\n   \"spread\":%s}",
                  i == 0 ? "" : ",", c.payload_size, c.threads, c.appends_per_s, c.flushes_per_s,
                  c.records_per_flush, static_cast<long long>(c.batch_p50),
-                 static_cast<long long>(c.batch_max),
-                 ro.ops_per_s > 0 ? c.appends_per_s / ro.ops_per_s : 0,
-                 ra.ops_per_s > 0 ? c.appends_per_s / ra.ops_per_s : 0, c.rotations, c.open_ms,
-                 c.flusher_wait_per_flush_ms, c.appender_wait_per_append_ms, c.cpu_per_append_us,
-                 ToJson(c.latency).c_str(), ToJson(c.cycle).c_str(), ToJson(c.wake).c_str(),
-                 ToJson(c.spread).c_str());
+                 static_cast<long long>(c.batch_max), Ratio(c.appends_per_s, bo),
+                 Ratio(c.appends_per_s, ba), c.rotations, c.open_ms, c.flusher_wait_per_flush_ms,
+                 c.appender_wait_per_append_ms, c.cpu_per_append_us, ToJson(c.latency).c_str(),
+                 ToJson(c.cycle).c_str(), ToJson(c.wake).c_str(), ToJson(c.spread).c_str());
   }
   std::fprintf(out, "],\n \"targets\":[");
   bool first = true;
   for (const Target& t : Targets(rep)) {
     if (t.result == nullptr) continue;
     const double v = t.result->appends_per_s;
-    const double r_ovw = ro.ops_per_s > 0 ? v / ro.ops_per_s : 0;
-    const double r_app = ra.ops_per_s > 0 ? v / ra.ops_per_s : 0;
+    const double r_ovw = Ratio(v, bo);
+    const double r_app = Ratio(v, ba);
     std::fprintf(out,
                  "%s\n  {\"name\":%s,\"appends_per_s\":%.1f,\"required_ratio\":%.2f,"
                  "\"ratio_to_overwrite\":%.3f,\"pass_overwrite\":%s,"
@@ -569,17 +593,23 @@ Status Run(const Config& config) {
   std::fprintf(stderr, "measuring in %s (%s), load %.2f\n", rep.scratch.c_str(),
                rep.fs_type.c_str(), rep.machine.load_avg[0]);
 
+  rep.io_pressure[0] = IoPressureAvg10();
   RawSyncOptions raw;
   raw.dir = rep.scratch;
   raw.seconds = config.seconds;
   raw.warmup_s = config.warmup_s;
   raw.file_size = config.segment_size;
-  for (RawSyncMode mode : {RawSyncMode::kAppend, RawSyncMode::kOverwrite}) {
-    std::fprintf(stderr, "  raw fdatasync, %s ...\n", RawSyncModeName(mode));
-    raw.mode = mode;
-    KV2PC_ASSIGN_OR_RETURN(RawSyncResult r, MeasureRawSync(raw));
-    (mode == RawSyncMode::kAppend ? rep.raw_append : rep.raw_overwrite) = r;
-  }
+  auto measure_raw = [&](int when) -> Status {
+    for (RawSyncMode mode : {RawSyncMode::kAppend, RawSyncMode::kOverwrite}) {
+      std::fprintf(stderr, "  raw fdatasync, %s, %s ...\n", RawSyncModeName(mode),
+                   when == 0 ? "before" : "after");
+      raw.mode = mode;
+      KV2PC_ASSIGN_OR_RETURN(RawSyncResult r, MeasureRawSync(raw));
+      (mode == RawSyncMode::kAppend ? rep.raw_append : rep.raw_overwrite)[when] = r;
+    }
+    return Status::OK();
+  };
+  KV2PC_RETURN_IF_ERROR(measure_raw(0));
   for (size_t size : config.sizes) {
     for (size_t threads : config.threads) {
       std::fprintf(stderr, "  wal::Log, %zu B, %zu appenders ...\n", size, threads);
@@ -587,6 +617,10 @@ Status Run(const Config& config) {
       rep.cases.push_back(r);
     }
   }
+  KV2PC_RETURN_IF_ERROR(measure_raw(1));
+  rep.base_append = (rep.raw_append[0].ops_per_s + rep.raw_append[1].ops_per_s) / 2;
+  rep.base_overwrite = (rep.raw_overwrite[0].ops_per_s + rep.raw_overwrite[1].ops_per_s) / 2;
+  rep.io_pressure[1] = IoPressureAvg10();
   LoadAverages(rep.load_end);
   PrintText(config.json ? stderr : stdout, config, rep);
   if (config.json) PrintJson(stdout, config, rep);
