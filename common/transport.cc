@@ -3,6 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <thread>
+
 #include "common/codec.h"
 #include "common/types.h"
 
@@ -103,6 +106,15 @@ void SendReply(zmq::socket_t& router, const ReplyTo& to, const Reply& reply, std
   envelope.reserve(to.envelope.size());
   for (const auto& f : to.envelope) envelope.emplace_back(f.data(), f.size());
   SendRouted(router, &envelope, *scratch);
+}
+
+void FlushRepliesBeforeExit(zmq::socket_t& router) {
+  try {
+    router.set(zmq::sockopt::linger, 200);
+    router.close();  // libzmq's I/O thread keeps sending for up to the linger
+  } catch (const zmq::error_t&) {
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
 }
 
 void ServeRequests(zmq::socket_t& router, int max_batch,

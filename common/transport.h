@@ -64,6 +64,11 @@ bool RecvRouted(zmq::socket_t& router, RoutedRequest* out, bool* dropped);
 bool SendRouted(zmq::socket_t& router, std::vector<zmq::message_t>* envelope,
                 std::string_view payload);
 
+// Gives replies already queued on `router` a bounded time (up to 200 ms) to leave before the
+// process exits: closes the socket with a linger and waits. For fail-stop exits, which skip
+// every destructor, so that parked requests answered just before still get their answers.
+void FlushRepliesBeforeExit(zmq::socket_t& router);
+
 // Reads up to `max_batch` requests from a server's ROUTER without blocking, decodes each and
 // hands it to `dispatch` with where to reply. Bad framing is dropped; undecodable payloads get
 // the error reply (MALFORMED_REQUEST or UNSUPPORTED_VERSION) here, so dispatch only ever sees

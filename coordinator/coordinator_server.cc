@@ -116,7 +116,10 @@ Status CoordinatorServer::Start() {
   loop_.AddFd(log_notifier_.fd(), [this] {
     log_notifier_.Drain();
     Status failure = waiters_->Poll();
-    if (!failure.ok()) FailStop("the decision log failed: " + failure.ToString());
+    if (!failure.ok()) {  // parked requests have been answered with the failure
+      FlushRepliesBeforeExit(router_);
+      FailStop("the decision log failed: " + failure.ToString());
+    }
   });
   spdlog::info(
       "{} (incarnation {}) listening on {}; {} participant(s); {} decision(s) to "
@@ -385,13 +388,27 @@ void CoordinatorServer::OnVote(const TxnId& id, size_t participant, Result<Reply
   }
   t->state = State::kDeciding;
   t->decision_lsn = *lsn;
-  waiters_->WhenDurable(*lsn, [this, id] { OnDecisionDurable(id); });
+  waiters_->WhenDurable(*lsn, [this, id](const Status& s) { OnDecisionDurable(id, s); });
 }
 
-void CoordinatorServer::OnDecisionDurable(const TxnId& id) {
+void CoordinatorServer::OnDecisionDurable(const TxnId& id, const Status& s) {
   auto it = txns_.find(id);
   if (it == txns_.end()) return;
   Txn* t = it->second.get();
+  if (!s.ok()) {
+    // The decision log failed; this process stops next. The record may or may not reach the
+    // disk, so neither COMMIT nor ABORT is known: the client must ask again after a restart.
+    if (t->client) {
+      Reply r =
+          Reply::Error(ErrorCode::kOutcomeUnknown,
+                       "the decision log of " + self_->name + " failed (" + s.ToString() +
+                           "); the outcome of " + id.ToString() + " is decided when it restarts");
+      r.txn = id;
+      Send(t->client, r);
+      t->client.reset();
+    }
+    return;
+  }
   t->state = State::kCommitted;  // (C1): durable, now everyone may hear it
   t->acks_pending = t->yes_voters;
   if (t->client) {

@@ -128,7 +128,7 @@ class CoordinatorServer {
   void OnOpReply(const TxnId& id, size_t participant, Result<Reply> r);
   void StartCommit(Txn* t);
   void OnVote(const TxnId& id, size_t participant, Result<Reply> r);
-  void OnDecisionDurable(const TxnId& id);
+  void OnDecisionDurable(const TxnId& id, const Status& s);
   void SendCommit(const TxnId& id, size_t participant);
   // Aborts t: DECIDE_ABORT to every participant it touched (no ack needed: presumed
   // abort), answers its pending client request with `reply`, and forgets it.

@@ -134,7 +134,10 @@ Status ParticipantServer::Listen() {
   loop_.AddFd(log_notifier_.fd(), [this] {
     log_notifier_.Drain();
     Status failure = waiters_->Poll();
-    if (!failure.ok()) FailStop("the WAL failed: " + failure.ToString());
+    if (!failure.ok()) {  // parked requests have been answered with the failure
+      FlushRepliesBeforeExit(router_);
+      FailStop("the WAL failed: " + failure.ToString());
+    }
   });
   spdlog::info("{} listening on {}", self_->name, endpoint);
   return Status::OK();
@@ -395,20 +398,27 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
   t->prepare_lsn = *lsn;
   t->vote_waiters.push_back(std::move(to));
   TxnId id = t->id;
-  waiters_->WhenDurable(*lsn, [this, id] { OnPrepareDurable(id); });
+  waiters_->WhenDurable(*lsn, [this, id](const Status& s) { OnPrepareDurable(id, s); });
 }
 
-void ParticipantServer::OnPrepareDurable(const TxnId& id) {
+void ParticipantServer::OnPrepareDurable(const TxnId& id, const Status& s) {
   auto it = txns_.find(id);
   if (it == txns_.end()) return;  // aborted meanwhile; its waiters were answered NO
   Transaction* t = it->second.get();
   if (t->state != TxnState::kPreparing) return;
   auto waiters = std::move(t->vote_waiters);
   t->vote_waiters.clear();
-  t->state = TxnState::kPrepared;  // (I1): durable, now the vote may leave
-  t->prepared_at = EventLoop::Now();
   Reply r;
-  r.vote = Vote::kYes;
+  if (s.ok()) {
+    t->state = TxnState::kPrepared;  // (I1): durable, now the vote may leave
+    t->prepared_at = EventLoop::Now();
+    r.vote = Vote::kYes;
+  } else {
+    // The log failed and this process is about to stop. NO is safe: if the PREPARE reaches
+    // the disk anyway, recovery finds it in doubt and the coordinator answers ABORTED.
+    r.vote = Vote::kNo;
+    r.error = self_->name + " cannot make its PREPARE durable: " + s.ToString();
+  }
   for (auto& w : waiters) Send(w, r);
 }
 
@@ -438,7 +448,9 @@ void ParticipantServer::HandleDecideCommit(const DecideCommitRequest& req, Reply
   }
   if (t->state == TxnState::kCommitted) {
     // The COMMIT record is in flight: ack when it is durable (I4).
-    waiters_->WhenDurable(log_->last_lsn(), [this, to] { Send(to, OkReply()); });
+    waiters_->WhenDurable(log_->last_lsn(), [this, to](const Status& s) {
+      Send(to, s.ok() ? OkReply() : Reply::Error(ErrorCode::kInternalError, s.ToString()));
+    });
     return;
   }
   CommitPrepared(t, to);
@@ -474,16 +486,23 @@ void ParticipantServer::CommitPrepared(Transaction* t, const ReplyToPtr& ack_to)
   t->writes.clear();
   locks_.ReleaseAll(id);
   Lsn commit_lsn = *lsn;
-  waiters_->WhenDurable(commit_lsn,
-                        [this, id, ack_to, commit_lsn, writes = std::move(writes)]() mutable {
-                          dirty_.insert(dirty_.end(), std::make_move_iterator(writes.begin()),
-                                        std::make_move_iterator(writes.end()));
-                          dirty_lsn_ = commit_lsn;              // (I5)
-                          if (ack_to) Send(ack_to, OkReply());  // (I4)
-                          txns_.erase(id);
-                          Forget(id, true);
-                          if (dirty_.size() >= kCheckpointBatch) SubmitCheckpoint();
-                        });
+  waiters_->WhenDurable(commit_lsn, [this, id, ack_to, commit_lsn,
+                                     writes = std::move(writes)](const Status& s) mutable {
+    if (!s.ok()) {  // stopping: no ack (I4); the coordinator resends
+      if (ack_to) {
+        Send(ack_to, Reply::Error(ErrorCode::kInternalError,
+                                  "cannot make COMMIT durable: " + s.ToString()));
+      }
+      return;
+    }
+    dirty_.insert(dirty_.end(), std::make_move_iterator(writes.begin()),
+                  std::make_move_iterator(writes.end()));
+    dirty_lsn_ = commit_lsn;              // (I5)
+    if (ack_to) Send(ack_to, OkReply());  // (I4)
+    txns_.erase(id);
+    Forget(id, true);
+    if (dirty_.size() >= kCheckpointBatch) SubmitCheckpoint();
+  });
 }
 
 void ParticipantServer::HandleDecideAbort(const DecideAbortRequest& req, ReplyToPtr to) {

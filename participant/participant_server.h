@@ -95,7 +95,7 @@ class ParticipantServer {
   // Answers a READ from the committed data. REQUIRES: the S (or X) lock on key is held.
   void ReadLocked(const std::string& key, const ReplyToPtr& to);
   void ParkOnLock(Transaction* t, const std::string& key, ReplyToPtr to);
-  void OnPrepareDurable(const TxnId& id);
+  void OnPrepareDurable(const TxnId& id, const Status& s);
   void CommitPrepared(Transaction* t, const ReplyToPtr& ack_to);
   // Rolls back `t` (any state but COMMITTED), logging ABORT if it had prepared, answering
   // parked requests, releasing locks, and forgetting it. `why` goes to parked requests.

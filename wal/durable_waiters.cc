@@ -3,24 +3,29 @@
 
 namespace kv2pc::wal {
 
-void DurableWaiters::WhenDurable(Lsn lsn, std::function<void()> fn) {
+void DurableWaiters::WhenDurable(Lsn lsn, Callback fn) {
   if (lsn <= log_->durable_lsn()) {
-    fn();
+    fn(Status::OK());
     return;
   }
   waiters_.emplace(lsn, std::move(fn));
 }
 
 Status DurableWaiters::Poll() {
-  Status failure = log_->failure();
-  if (!failure.ok()) return failure;
   Lsn durable = log_->durable_lsn();
   while (!waiters_.empty() && waiters_.begin()->first <= durable) {
     auto fn = std::move(waiters_.begin()->second);
     waiters_.erase(waiters_.begin());
-    fn();  // may add waiters: the loop re-reads begin()
+    fn(Status::OK());  // may add waiters: the loop re-reads begin()
   }
-  return Status::OK();
+  Status failure = log_->failure();
+  if (failure.ok()) return failure;
+  while (!waiters_.empty()) {
+    auto fn = std::move(waiters_.begin()->second);
+    waiters_.erase(waiters_.begin());
+    fn(failure);
+  }
+  return failure;
 }
 
 }  // namespace kv2pc::wal

@@ -1,7 +1,13 @@
 // DurableWaiters: the event-loop side of group commit. A server appends a record, then parks
 // what must wait for it (a vote, an acknowledgement, a reply) here; when the log's flusher
 // reports progress (LogOptions::on_durable -> an eventfd the loop polls), Poll() runs every
-// callback whose LSN is now durable, in LSN order.
+// callback whose LSN is now durable, in LSN order, with an OK Status.
+//
+// When the log has failed (a failed write or fsync, a full disk), Poll() hands the failure
+// to every callback still waiting, so each parked request gets a clear answer, and returns
+// it: the caller then stops the process (fail-stop, never retry an fsync). A callback given
+// an error must not claim that its record is missing: a record whose fsync failed may still
+// reach the disk (so a coordinator answers OUTCOME_UNKNOWN, not ABORTED).
 //
 // Thread-safety: none; used from one event loop. The Log must outlive it.
 #pragma once
@@ -20,19 +26,20 @@ class DurableWaiters {
   DurableWaiters(const DurableWaiters&) = delete;
   DurableWaiters& operator=(const DurableWaiters&) = delete;
 
-  // Runs fn now if lsn is already durable, else when Poll() sees it durable.
-  void WhenDurable(Lsn lsn, std::function<void()> fn);
+  using Callback = std::function<void(const Status&)>;
 
-  // Runs the callbacks whose LSN is durable. Returns the log's failure when it has failed:
-  // the waiting callbacks then never run, and the caller must stop (fail-stop; never retry
-  // an fsync).
+  // Runs fn(OK) now if lsn is already durable, else when Poll() sees it durable (or fails it).
+  void WhenDurable(Lsn lsn, Callback fn);
+
+  // Runs the callbacks whose LSN is durable. If the log has failed, runs every remaining
+  // callback with the failure and returns it.
   Status Poll();
 
   size_t size() const { return waiters_.size(); }
 
  private:
   const Log* const log_;
-  std::multimap<Lsn, std::function<void()>> waiters_;
+  std::multimap<Lsn, Callback> waiters_;
 };
 
 }  // namespace kv2pc::wal
