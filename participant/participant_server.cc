@@ -36,11 +36,12 @@ ParticipantServer::ParticipantServer(const ClusterConfig& config, const Particip
     : config_(config), options_(options) {}
 
 ParticipantServer::~ParticipantServer() {
-  // Order: stop taking requests, let the WAL flush what was appended, then the checkpointer
-  // writes what it was given. Parked replies are simply dropped: their peers will time out.
+  // Order: the checkpointer first writes what it was given (it trims the log, so the log
+  // must outlive it); then the WAL flushes what was appended. Parked replies are dropped:
+  // their peers time out and ask again.
+  checkpointer_.reset();
   waiters_.reset();
   log_.reset();
-  checkpointer_.reset();
 }
 
 Result<std::unique_ptr<ParticipantServer>> ParticipantServer::Create(
