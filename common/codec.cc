@@ -43,7 +43,13 @@ class MapWriter {
   Packer& pk_;
 };
 
-void EncodeBody(Packer& pk, const BeginRequest&) { pk.pack_map(0); }
+void EncodeBody(Packer& pk, const BeginRequest& m) {
+  pk.pack_map(m.ts ? 1 : 0);
+  if (m.ts) {
+    PackStr(pk, "ts");
+    pk.pack(*m.ts);
+  }
+}
 void EncodeBody(Packer& pk, const PingRequest&) { pk.pack_map(0); }
 
 void EncodeTxnKey(Packer& pk, const std::optional<TxnId>& txn, std::string_view key,
@@ -64,14 +70,18 @@ void EncodeBody(Packer& pk, const PutRequest& m) {
   PackBin(pk, m.value);
 }
 void EncodeBody(Packer& pk, const ReadRequest& m) {
-  EncodeTxnKey(pk, m.txn, m.key, 1);
-  PackStr(pk, "seq");
-  pk.pack(m.seq);
-}
-void EncodeBody(Packer& pk, const WriteRequest& m) {
   EncodeTxnKey(pk, m.txn, m.key, 2);
   PackStr(pk, "seq");
   pk.pack(m.seq);
+  PackStr(pk, "ts");
+  pk.pack(m.ts);
+}
+void EncodeBody(Packer& pk, const WriteRequest& m) {
+  EncodeTxnKey(pk, m.txn, m.key, 3);
+  PackStr(pk, "seq");
+  pk.pack(m.seq);
+  PackStr(pk, "ts");
+  pk.pack(m.ts);
   PackStr(pk, "value");
   if (m.value) {
     PackBin(pk, *m.value);
@@ -107,6 +117,7 @@ void EncodeBody(Packer& pk, const Reply& r) {
   n += r.value.has_value();
   n += r.vote.has_value();
   n += r.outcome.has_value();
+  n += r.ts.has_value();
   n += !r.node.empty();
   n += !r.role.empty();
   pk.pack_map(n);
@@ -139,6 +150,10 @@ void EncodeBody(Packer& pk, const Reply& r) {
   if (r.outcome) {
     PackStr(pk, "outcome");
     PackStr(pk, OutcomeName(*r.outcome));
+  }
+  if (r.ts) {
+    PackStr(pk, "ts");
+    pk.pack(*r.ts);
   }
   if (!r.node.empty()) {
     PackStr(pk, "node");
@@ -250,6 +265,12 @@ Status RequiredUint32(const Fields& f, std::string_view name, uint32_t* out) {
   return Status::OK();
 }
 
+Status RequiredUint64(const Fields& f, std::string_view name, uint64_t* out) {
+  const msgpack::object* o = f.Find(name);
+  if (o == nullptr) return Malformed("missing field " + std::string(name));
+  return GetUint(*o, name, UINT64_MAX, out);
+}
+
 template <typename E>
 Status EnumByName(const Fields& f, std::string_view name, std::string_view (*namer)(E),
                   std::initializer_list<E> values, std::optional<E>* out) {
@@ -299,6 +320,11 @@ Status DecodeReply(const Fields& f, Reply* r) {
   KV2PC_RETURN_IF_ERROR(EnumByName<Outcome>(
       f, "outcome", OutcomeName, {Outcome::kCommitted, Outcome::kAborted, Outcome::kPending},
       &r->outcome));
+  if ((o = Present(f, "ts")) != nullptr) {
+    uint64_t ts;
+    KV2PC_RETURN_IF_ERROR(GetUint(*o, "ts", UINT64_MAX, &ts));
+    r->ts = ts;
+  }
   if ((o = Present(f, "node")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "node", &r->node));
   if ((o = Present(f, "role")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "role", &r->role));
   return Status::OK();
@@ -306,8 +332,15 @@ Status DecodeReply(const Fields& f, Reply* r) {
 
 Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
   switch (type) {
-    case MsgType::kBegin:
-      return MessageBody(BeginRequest{});
+    case MsgType::kBegin: {
+      BeginRequest m;
+      if (const msgpack::object* o = Present(f, "ts"); o != nullptr) {
+        uint64_t ts;
+        KV2PC_RETURN_IF_ERROR(GetUint(*o, "ts", UINT64_MAX, &ts));
+        m.ts = ts;
+      }
+      return MessageBody(m);
+    }
     case MsgType::kPing:
       return MessageBody(PingRequest{});
     case MsgType::kGet: {
@@ -334,6 +367,7 @@ Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
       KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &m.txn));
       KV2PC_RETURN_IF_ERROR(RequiredBytes(f, "key", &m.key));
       KV2PC_RETURN_IF_ERROR(RequiredUint32(f, "seq", &m.seq));
+      KV2PC_RETURN_IF_ERROR(RequiredUint64(f, "ts", &m.ts));
       return MessageBody(std::move(m));
     }
     case MsgType::kPrepare: {
@@ -347,6 +381,7 @@ Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
       KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &m.txn));
       KV2PC_RETURN_IF_ERROR(RequiredBytes(f, "key", &m.key));
       KV2PC_RETURN_IF_ERROR(RequiredUint32(f, "seq", &m.seq));
+      KV2PC_RETURN_IF_ERROR(RequiredUint64(f, "ts", &m.ts));
       const msgpack::object* v = f.Find("value");
       if (v != nullptr && v->type != msgpack::type::NIL) {
         m.value.emplace();

@@ -61,12 +61,14 @@ std::string_view AbortReasonName(AbortReason reason) {
       return "OPERATION_FAILED";
     case AbortReason::kLogFailure:
       return "LOG_FAILURE";
+    case AbortReason::kDeadlockAvoidance:
+      return "DEADLOCK_AVOIDANCE";
   }
   return "NONE";
 }
 
 std::optional<AbortReason> ParseAbortReason(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(AbortReason::kLogFailure); i++) {
+  for (int i = 0; i <= static_cast<int>(AbortReason::kDeadlockAvoidance); i++) {
     auto r = static_cast<AbortReason>(i);
     if (AbortReasonName(r) == name) return r;
   }

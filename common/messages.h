@@ -75,6 +75,7 @@ enum class AbortReason : uint8_t {
   kIdleTimeout,             // no request for --txn-idle-timeout-ms
   kOperationFailed,         // a read/write failed (e.g. oversized input): txn rolled back
   kLogFailure,              // the coordinator could not log its decision
+  kDeadlockAvoidance,       // wait-die: it would have waited for an older transaction
 };
 std::string_view AbortReasonName(AbortReason reason);
 std::optional<AbortReason> ParseAbortReason(std::string_view name);
@@ -88,7 +89,12 @@ std::string_view OutcomeName(Outcome outcome);
 
 // ---- Bodies. Field comments give the map key, msgpack type, and presence. ----
 
-struct BeginRequest {};
+struct BeginRequest {
+  // "ts": uint, optional. The wait-die priority to keep: a client retrying a transaction that
+  // was aborted passes the first attempt's ts, so the retry ages instead of starting young
+  // (it cannot starve). Absent = the coordinator assigns a new one.
+  std::optional<uint64_t> ts;
+};
 
 struct GetRequest {
   std::optional<TxnId> txn;  // "txn": [u32,u32,u64]; absent = one-shot transaction
@@ -123,6 +129,7 @@ struct ReadRequest {
   TxnId txn;         // "txn": required
   std::string key;   // "key": bin
   uint32_t seq = 0;  // "seq": uint
+  uint64_t ts = 0;   // "ts": uint, the transaction's wait-die priority (smaller = older)
 };
 
 struct WriteRequest {
@@ -130,6 +137,7 @@ struct WriteRequest {
   std::string key;                   // "key": bin
   std::optional<std::string> value;  // "value": bin, or nil/absent for a delete
   uint32_t seq = 0;                  // "seq": uint
+  uint64_t ts = 0;                   // "ts": uint, as in READ
 };
 
 struct PrepareRequest {
@@ -164,6 +172,7 @@ struct Reply {
   std::optional<std::string> value;         // "value": bin, GET/READ when found
   std::optional<Vote> vote;                 // "vote": str, PREPARE
   std::optional<Outcome> outcome;           // "outcome": str, QUERY_OUTCOME
+  std::optional<uint64_t> ts;               // "ts": uint, BEGIN: the transaction's priority
   std::string node;                         // "node": str, PING
   std::string role;                         // "role": str, PING
 

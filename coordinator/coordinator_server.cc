@@ -151,7 +151,7 @@ void CoordinatorServer::Dispatch(Message msg, ReplyToPtr to) {
       [&](auto&& b) {
         using T = std::decay_t<decltype(b)>;
         if constexpr (std::is_same_v<T, BeginRequest>) {
-          HandleBegin(to);
+          HandleBegin(b.ts, to);
         } else if constexpr (std::is_same_v<T, GetRequest>) {
           HandleOp(b.txn, std::move(b.key), std::nullopt, std::move(to));
         } else if constexpr (std::is_same_v<T, PutRequest>) {
@@ -183,18 +183,31 @@ void CoordinatorServer::Send(const ReplyToPtr& to, const Reply& reply) {
   SendReply(router_, *to, reply, &buffer_);
 }
 
-CoordinatorServer::Txn* CoordinatorServer::NewTxn() {
+CoordinatorServer::Txn* CoordinatorServer::NewTxn(std::optional<uint64_t> ts) {
   auto t = std::make_unique<Txn>();
   t->id = TxnId{index_, incarnation_, next_seq_++};
+  if (ts) {
+    t->ts = *ts;  // a retry keeps its age (wait-die cannot starve it)
+  } else {
+    // Microseconds of wall-clock time, kept increasing: comparable across coordinators as far
+    // as their clocks agree (wait-die needs no more; ties are broken by id).
+    auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    last_ts_ = std::max<uint64_t>(last_ts_ + 1, static_cast<uint64_t>(now));
+    t->ts = last_ts_;
+  }
   t->last_activity = EventLoop::Now();
   Txn* raw = t.get();
   txns_.emplace(t->id, std::move(t));
   return raw;
 }
 
-void CoordinatorServer::HandleBegin(const ReplyToPtr& to) {
+void CoordinatorServer::HandleBegin(std::optional<uint64_t> ts, const ReplyToPtr& to) {
+  Txn* t = NewTxn(ts);
   Reply r;
-  r.txn = NewTxn()->id;
+  r.txn = t->id;
+  r.ts = t->ts;
   Send(to, r);
 }
 
@@ -254,7 +267,7 @@ void CoordinatorServer::HandleOp(const std::optional<TxnId>& txn, std::string ke
     t = ClientTxn(*txn, to);
     if (t == nullptr) return;
   } else {
-    t = NewTxn();
+    t = NewTxn(std::nullopt);
     t->one_shot = true;
   }
   t->client = std::move(to);
@@ -268,9 +281,9 @@ void CoordinatorServer::RunOp(Txn* t, std::string key,
   uint32_t seq = t->participants[p]++;
   MessageBody body;
   if (write) {
-    body = WriteRequest{t->id, std::move(key), std::move(*write), seq};
+    body = WriteRequest{t->id, std::move(key), std::move(*write), seq, t->ts};
   } else {
-    body = ReadRequest{t->id, std::move(key), seq};
+    body = ReadRequest{t->id, std::move(key), seq, t->ts};
   }
   TxnId id = t->id;
   participants_.Call(p, std::move(body), options_.op_timeout,

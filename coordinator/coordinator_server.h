@@ -87,6 +87,7 @@ class CoordinatorServer {
   // What a one-shot request (GET/PUT/DELETE without txn) still has to answer.
   struct Txn {
     TxnId id;
+    uint64_t ts = 0;  // wait-die priority (smaller = older), sent with every READ/WRITE
     State state = State::kActive;
     bool one_shot = false;
     // Participant index -> operations sent to it (its "seq" counter).
@@ -112,7 +113,7 @@ class CoordinatorServer {
   void Dispatch(Message msg, ReplyToPtr to);
   void Send(const ReplyToPtr& to, const Reply& reply);
 
-  void HandleBegin(const ReplyToPtr& to);
+  void HandleBegin(std::optional<uint64_t> ts, const ReplyToPtr& to);
   // GET, PUT and DELETE: `write` is nullopt for GET; *write is nullopt for DELETE.
   void HandleOp(const std::optional<TxnId>& txn, std::string key,
                 std::optional<std::optional<std::string>> write, ReplyToPtr to);
@@ -123,7 +124,8 @@ class CoordinatorServer {
   // Looks up a transaction a client names; replies with the error and returns nullptr when
   // it is unknown, finished, or busy with another request.
   Txn* ClientTxn(const TxnId& id, const ReplyToPtr& to);
-  Txn* NewTxn();
+  // A new ACTIVE transaction; `ts` is its wait-die priority, or nullopt for a fresh one.
+  Txn* NewTxn(std::optional<uint64_t> ts);
   void RunOp(Txn* t, std::string key, std::optional<std::optional<std::string>> write);
   void OnOpReply(const TxnId& id, size_t participant, Result<Reply> r);
   void StartCommit(Txn* t);
@@ -146,6 +148,7 @@ class CoordinatorServer {
   uint32_t index_ = 0;        // N of coordinator-N
   uint32_t incarnation_ = 0;  // this run's incarnation
   uint64_t next_seq_ = 1;
+  uint64_t last_ts_ = 0;  // last timestamp given out (kept increasing)
 
   zmq::context_t context_{1};
   zmq::socket_t router_{context_, zmq::socket_type::router};

@@ -1,4 +1,4 @@
-// Strict 2PL lock table. See lock_manager.h.
+// Strict 2PL lock table with wait-die. See lock_manager.h.
 #include "participant/lock_manager.h"
 
 #include <algorithm>
@@ -24,38 +24,61 @@ void LockManager::Grant(KeyLock& lock, const TxnId& txn, LockMode mode, const st
   if (lock.holders.insert(txn).second) held_[txn].push_back(key);
 }
 
-LockManager::Acquired LockManager::Acquire(const TxnId& txn, std::string_view key, LockMode mode,
-                                           GrantFn on_grant) {
+LockPriority LockManager::PriorityOf(const TxnId& txn) const {
+  auto it = ts_.find(txn);
+  return LockPriority{it == ts_.end() ? 0 : it->second, txn};
+}
+
+LockManager::Acquired LockManager::Acquire(const TxnId& txn, uint64_t ts, std::string_view key,
+                                           LockMode mode, WaitFn on_wait_end) {
   KV2PC_CHECK(!waiting_.count(txn), "a transaction waits for one lock at a time (L3)");
   auto it = keys_.try_emplace(std::string(key)).first;
   KeyLock& lock = it->second;
+  const LockPriority me{ts, txn};
   bool holds = lock.holders.count(txn) > 0;
   // Re-entrant requests are granted whatever the queue holds; new ones respect FIFO order.
   bool already = holds && (lock.mode == LockMode::kExclusive || mode == LockMode::kShared);
   if (already || (Compatible(lock, txn, mode) && (lock.waiters.empty() || holds))) {
+    ts_[txn] = ts;
     Grant(lock, txn, mode, it->first);
     return Acquired::kGranted;
   }
-  Waiter w{txn, mode, std::move(on_grant)};
-  if (holds) {
-    lock.waiters.push_front(std::move(w));  // upgrade: ahead of everyone else
-  } else {
-    lock.waiters.push_back(std::move(w));
+  // (L4) wait-die: it would wait for the conflicting holders, and (at the back of the queue)
+  // for the conflicting waiters ahead of it. If any of them is older, it dies now.
+  for (const TxnId& h : lock.holders) {
+    if (h != txn && Conflict(lock.mode, mode) && PriorityOf(h) < me) return Acquired::kDied;
   }
+  if (!holds) {
+    for (const Waiter& w : lock.waiters) {
+      if (Conflict(w.mode, mode) && w.prio < me) return Acquired::kDied;
+    }
+  }
+  ts_[txn] = ts;
   waiting_.emplace(txn, it->first);
+  if (!holds) {
+    lock.waiters.push_back(Waiter{me, mode, std::move(on_wait_end)});
+    return Acquired::kWaiting;
+  }
+  // An upgrade goes to the head of the queue, so the waiters behind it now also wait for
+  // it. (L4) still holds: each of them waits for the S lock txn holds (an X waiter) or for an
+  // X waiter ahead that does (an S waiter), so each is already older than txn.
+  for (const Waiter& w : lock.waiters) {
+    KV2PC_CHECK(w.prio < me, "a waiter younger than a holder it conflicts with (L4)");
+  }
+  lock.waiters.push_front(Waiter{me, mode, std::move(on_wait_end)});
   return Acquired::kWaiting;
 }
 
-void LockManager::GrantWaiters(const std::string& key, std::vector<GrantFn>* granted) {
+void LockManager::GrantWaiters(const std::string& key, std::vector<WaitFn>* granted) {
   auto it = keys_.find(key);
   if (it == keys_.end()) return;
   KeyLock& lock = it->second;
   while (!lock.waiters.empty()) {
     Waiter& w = lock.waiters.front();
-    if (!Compatible(lock, w.txn, w.mode)) break;
-    Grant(lock, w.txn, w.mode, key);
-    waiting_.erase(w.txn);
-    granted->push_back(std::move(w.on_grant));
+    if (!Compatible(lock, w.prio.id, w.mode)) break;
+    Grant(lock, w.prio.id, w.mode, key);
+    waiting_.erase(w.prio.id);
+    granted->push_back(std::move(w.on_wait_end));
     lock.waiters.pop_front();
   }
   if (lock.holders.empty() && lock.waiters.empty()) keys_.erase(it);
@@ -66,15 +89,16 @@ bool LockManager::CancelWait(const TxnId& txn) {
   if (w == waiting_.end()) return false;
   std::string key = w->second;
   waiting_.erase(w);
+  if (!held_.count(txn)) ts_.erase(txn);
   auto it = keys_.find(key);
   if (it != keys_.end()) {
     auto& q = it->second.waiters;
-    q.erase(std::remove_if(q.begin(), q.end(), [&](const Waiter& x) { return x.txn == txn; }),
+    q.erase(std::remove_if(q.begin(), q.end(), [&](const Waiter& x) { return x.prio.id == txn; }),
             q.end());
   }
-  std::vector<GrantFn> granted;
+  std::vector<WaitFn> granted;
   GrantWaiters(key, &granted);
-  for (auto& fn : granted) fn();
+  for (auto& fn : granted) fn(Status::OK());
   return true;
 }
 
@@ -84,7 +108,7 @@ void LockManager::ReleaseAll(const TxnId& txn) {
     auto it = keys_.find(w->second);
     if (it != keys_.end()) {
       auto& q = it->second.waiters;
-      q.erase(std::remove_if(q.begin(), q.end(), [&](const Waiter& x) { return x.txn == txn; }),
+      q.erase(std::remove_if(q.begin(), q.end(), [&](const Waiter& x) { return x.prio.id == txn; }),
               q.end());
     }
     touched.push_back(w->second);
@@ -99,11 +123,12 @@ void LockManager::ReleaseAll(const TxnId& txn) {
     }
     held_.erase(h);
   }
+  ts_.erase(txn);
   // Grant after every lock of txn is gone, then run callbacks: a callback may acquire more
   // locks or release its own, so it must see a consistent table.
-  std::vector<GrantFn> granted;
+  std::vector<WaitFn> granted;
   for (const std::string& key : touched) GrantWaiters(key, &granted);
-  for (auto& fn : granted) fn();
+  for (auto& fn : granted) fn(Status::OK());
 }
 
 bool LockManager::Holds(const TxnId& txn, std::string_view key, LockMode mode) const {

@@ -1,20 +1,30 @@
-// LockManager: strict two-phase locking for one participant (docs/architecture.md, "Locking").
+// LockManager: strict two-phase locking for one participant, deadlock-free by wait-die
+// (docs/architecture.md, "Locking").
 //
 // Shared (S) locks for reads, exclusive (X) locks for writes, held until the transaction
 // commits or aborts (strict 2PL), which makes every schedule serializable. A request that
 // cannot be granted waits in the key's FIFO queue; the caller is not blocked: it gets
-// kWaiting and its callback runs later, on the same (event-loop) thread, when the lock is
-// granted. An S->X upgrade waits ahead of other waiters (only the other S holders can stand
-// in its way). Waits end by grant, or by Cancel() (lock timeout, abort).
+// kWaiting and its callback runs later, on the same (event-loop) thread. An S->X upgrade
+// waits ahead of other waiters (only the other S holders can stand in its way).
 //
-// NOTES (invariants, checked by CheckInvariants in tests):
+// Wait-die. Every transaction carries a priority: the timestamp its coordinator gave it at
+// BEGIN (kept when a client retries an aborted transaction), ties broken by id; smaller is
+// older. A request may wait only for younger transactions: if any transaction it would wait
+// for -- a conflicting holder, or a conflicting waiter ahead of it in the queue -- is older,
+// the request dies at once (kDied; the caller aborts the transaction with DEADLOCK_AVOIDANCE).
+// So every wait-for edge, on every participant, points from an older to a younger
+// transaction, and no cycle can form, within a participant or across participants, without
+// any participant knowing the others' waits. An upgrade placed at the head of a queue makes
+// the waiters behind it wait for it too, which keeps the rule: they already waited for its S
+// lock, directly or through an X waiter ahead, so they are older. Nobody is ever wounded:
+// holders never lose a lock, so a PREPARED transaction is never aborted by a lock conflict.
+//
+// NOTES (invariants):
 //  (L1) a key's holders are either one X holder, or any number of S holders.
 //  (L2) a waiter is never compatible with the holders and every waiter ahead of it, except
 //       that a grant pass may be pending inside Release (never observable from outside).
 //  (L3) a transaction waits for at most one lock at a time (its requests are sequential).
-//
-// Deadlocks: this version has none of its own avoidance; a lock wait timeout (the caller's
-// timer + Cancel) breaks cycles. Issue #4 replaces it by wait-die ordering.
+//  (L4) a transaction waits only for younger ones (wait-die): no wait-for cycle exists.
 //
 // Thread-safety: none; used only from the participant's event loop.
 #pragma once
@@ -27,30 +37,41 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/status.h"
 #include "common/types.h"
 
 namespace kv2pc::participant {
 
 enum class LockMode : uint8_t { kShared, kExclusive };
 
+// Wait-die priority: the coordinator's timestamp, then the id. Smaller = older = wins.
+struct LockPriority {
+  uint64_t ts = 0;
+  TxnId id;
+  auto operator<=>(const LockPriority&) const = default;
+};
+
 class LockManager {
  public:
-  // Called when a waiting request is granted.
-  using GrantFn = std::function<void()>;
-  enum class Acquired { kGranted, kWaiting };
+  // Ends a wait: OK when the lock is granted. (A Status, so that a later policy may end a
+  // wait with an error; wait-die itself only refuses at request time.)
+  using WaitFn = std::function<void(const Status&)>;
+  enum class Acquired { kGranted, kWaiting, kDied };
 
   LockManager() = default;
   LockManager(const LockManager&) = delete;
   LockManager& operator=(const LockManager&) = delete;
 
-  // Grants at once if compatible (re-entrant: a holder of X, or of S asking S, is granted),
-  // else queues and returns kWaiting; `on_grant` then runs later, from inside Release() or
-  // Cancel() of another transaction.
-  // REQUIRES: txn has no other waiting request (L3).
-  Acquired Acquire(const TxnId& txn, std::string_view key, LockMode mode, GrantFn on_grant);
+  // Grants at once if compatible (re-entrant: a holder of X, or of S asking S, is granted);
+  // returns kDied, changing nothing, if it would have to wait for an older transaction (L4);
+  // else queues and returns kWaiting, and `on_wait_end` runs later, from inside ReleaseAll()
+  // or CancelWait() of another transaction.
+  // REQUIRES: txn has no other waiting request (L3); the same ts for every call of one txn.
+  Acquired Acquire(const TxnId& txn, uint64_t ts, std::string_view key, LockMode mode,
+                   WaitFn on_wait_end);
 
   // Releases every lock `txn` holds and drops its waiting request (without calling it);
-  // grants what becomes grantable, in FIFO order. Granted callbacks run before this returns.
+  // grants what becomes grantable, in FIFO order. Callbacks run before this returns.
   void ReleaseAll(const TxnId& txn);
 
   // Drops `txn`'s waiting request, if any (its callback is not called). Returns whether it had
@@ -64,9 +85,9 @@ class LockManager {
 
  private:
   struct Waiter {
-    TxnId txn;
+    LockPriority prio;
     LockMode mode;
-    GrantFn on_grant;
+    WaitFn on_wait_end;
   };
   struct KeyLock {
     LockMode mode = LockMode::kShared;
@@ -75,14 +96,19 @@ class LockManager {
   };
 
   static bool Compatible(const KeyLock& lock, const TxnId& txn, LockMode mode);
+  static bool Conflict(LockMode a, LockMode b) {
+    return a == LockMode::kExclusive || b == LockMode::kExclusive;
+  }
   void Grant(KeyLock& lock, const TxnId& txn, LockMode mode, const std::string& key);
   // Moves grantable waiters at the head of `key`'s queue to the holders; appends their
   // callbacks to *granted. Erases the key when it is free.
-  void GrantWaiters(const std::string& key, std::vector<GrantFn>* granted);
+  void GrantWaiters(const std::string& key, std::vector<WaitFn>* granted);
+  LockPriority PriorityOf(const TxnId& txn) const;
 
   std::unordered_map<std::string, KeyLock> keys_;
   std::unordered_map<TxnId, std::vector<std::string>, TxnIdHash> held_;  // txn -> keys
   std::unordered_map<TxnId, std::string, TxnIdHash> waiting_;            // txn -> key (L3)
+  std::unordered_map<TxnId, uint64_t, TxnIdHash> ts_;  // txns holding or waiting -> ts
 };
 
 }  // namespace kv2pc::participant

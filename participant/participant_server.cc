@@ -105,7 +105,7 @@ Status ParticipantServer::Recover() {
     t->prepared_at = EventLoop::Now();
     for (const auto& w : p.writes) {
       t->writes[w.key] = w.value;
-      auto r = locks_.Acquire(t->id, w.key, LockMode::kExclusive, nullptr);
+      auto r = locks_.Acquire(t->id, 0, w.key, LockMode::kExclusive, nullptr);
       KV2PC_CHECK(r == LockManager::Acquired::kGranted, "in-doubt locks cannot conflict");
     }
     spdlog::warn(
@@ -192,7 +192,8 @@ void ParticipantServer::Send(const ReplyToPtr& to, const Reply& reply) {
   SendReply(router_, *to, reply, &buffer_);
 }
 
-Transaction* ParticipantServer::ActiveTxnFor(const TxnId& id, uint32_t seq, const ReplyToPtr& to) {
+Transaction* ParticipantServer::ActiveTxnFor(const TxnId& id, uint32_t seq, uint64_t ts,
+                                             const ReplyToPtr& to) {
   auto it = txns_.find(id);
   if (it == txns_.end()) {
     if (auto f = finished_.find(id); f != finished_.end()) {
@@ -212,6 +213,7 @@ Transaction* ParticipantServer::ActiveTxnFor(const TxnId& id, uint32_t seq, cons
     }
     auto t = std::make_unique<Transaction>();
     t->id = id;
+    t->ts = ts;
     it = txns_.emplace(id, std::move(t)).first;
   }
   Transaction* t = it->second.get();
@@ -242,7 +244,7 @@ void ParticipantServer::HandleRead(const ReadRequest& req, ReplyToPtr to) {
                           "key is " + std::to_string(req.key.size()) + " bytes; the limit is 256"));
     return;
   }
-  Transaction* t = ActiveTxnFor(req.txn, req.seq, to);
+  Transaction* t = ActiveTxnFor(req.txn, req.seq, req.ts, to);
   if (t == nullptr) return;
   if (auto w = t->writes.find(req.key); w != t->writes.end()) {
     Reply r;  // read your own write (its X lock is held)
@@ -251,21 +253,9 @@ void ParticipantServer::HandleRead(const ReadRequest& req, ReplyToPtr to) {
     Send(to, r);
     return;
   }
-  TxnId id = t->id;
   std::string key = req.key;
-  auto granted = locks_.Acquire(id, key, LockMode::kShared, [this, id, key, to] {
-    auto it = txns_.find(id);
-    if (it == txns_.end()) return;
-    Transaction* tx = it->second.get();
-    loop_.Cancel(tx->lock_timer);
-    tx->waiting_op.reset();
-    ReadLocked(key, to);
-  });
-  if (granted == LockManager::Acquired::kGranted) {
-    ReadLocked(key, to);
-  } else {
-    ParkOnLock(t, key, std::move(to));
-  }
+  LockThen(t, key, LockMode::kShared, std::move(to),
+           [this, key](const ReplyToPtr& reply_to) { ReadLocked(key, reply_to); });
 }
 
 void ParticipantServer::ReadLocked(const std::string& key, const ReplyToPtr& to) {
@@ -290,7 +280,7 @@ void ParticipantServer::HandleWrite(WriteRequest req, ReplyToPtr to) {
                                                      " bytes; the limit is 1048576"));
     return;
   }
-  Transaction* t = ActiveTxnFor(req.txn, req.seq, to);
+  Transaction* t = ActiveTxnFor(req.txn, req.seq, req.ts, to);
   if (t == nullptr) return;
   TxnId id = t->id;
   auto key = std::make_shared<std::string>(std::move(req.key));
@@ -301,17 +291,42 @@ void ParticipantServer::HandleWrite(WriteRequest req, ReplyToPtr to) {
     it->second->writes[*key] = std::move(*value);
     Send(reply_to, OkReply());
   };
-  auto granted = locks_.Acquire(id, *key, LockMode::kExclusive, [this, id, apply, to] {
+  LockThen(t, *key, LockMode::kExclusive, std::move(to), apply);
+}
+
+void ParticipantServer::LockThen(Transaction* t, const std::string& key, LockMode mode,
+                                 ReplyToPtr to, std::function<void(const ReplyToPtr&)> proceed) {
+  TxnId id = t->id;
+  auto die = [this, id, key](const ReplyToPtr& reply_to) {
+    std::string why = "wait-die: " + id.ToString() +
+                      " would wait for an older transaction on key '" + PrintableBytes(key, 40) +
+                      "' at " + self_->name + "; retry it";
     auto it = txns_.find(id);
-    if (it == txns_.end()) return;
-    loop_.Cancel(it->second->lock_timer);
-    it->second->waiting_op.reset();
-    apply(to);
-  });
-  if (granted == LockManager::Acquired::kGranted) {
-    apply(to);
-  } else {
-    ParkOnLock(t, *key, std::move(to));
+    if (it != txns_.end()) AbortTxn(it->second.get(), AbortReason::kDeadlockAvoidance, why);
+    Send(reply_to, Reply::AbortedBecause(AbortReason::kDeadlockAvoidance, why));
+  };
+  auto acquired =
+      locks_.Acquire(id, t->ts, key, mode, [this, id, to, proceed, die](const Status& s) {
+        auto it = txns_.find(id);
+        if (it == txns_.end()) return;
+        loop_.Cancel(it->second->lock_timer);
+        it->second->waiting_op.reset();
+        if (s.ok()) {
+          proceed(to);
+        } else {
+          die(to);  // an older transaction's upgrade went ahead of this wait
+        }
+      });
+  switch (acquired) {
+    case LockManager::Acquired::kGranted:
+      proceed(to);
+      break;
+    case LockManager::Acquired::kWaiting:
+      ParkOnLock(t, key, std::move(to));
+      break;
+    case LockManager::Acquired::kDied:
+      die(to);
+      break;
   }
 }
 

@@ -91,9 +91,14 @@ class ParticipantServer {
   // Transaction steps.
   // Returns the ACTIVE transaction for an operation with sequence number `seq`, creating it
   // when seq == 0; nullptr after replying with the reason it cannot proceed.
-  Transaction* ActiveTxnFor(const TxnId& id, uint32_t seq, const ReplyToPtr& to);
+  Transaction* ActiveTxnFor(const TxnId& id, uint32_t seq, uint64_t ts, const ReplyToPtr& to);
   // Answers a READ from the committed data. REQUIRES: the S (or X) lock on key is held.
   void ReadLocked(const std::string& key, const ReplyToPtr& to);
+  // Takes `mode` on `key` for t, then runs proceed(to): now, or when the lock is granted.
+  // If wait-die says t must die (now or while it waits), aborts t with DEADLOCK_AVOIDANCE
+  // and answers `to` instead.
+  void LockThen(Transaction* t, const std::string& key, LockMode mode, ReplyToPtr to,
+                std::function<void(const ReplyToPtr&)> proceed);
   void ParkOnLock(Transaction* t, const std::string& key, ReplyToPtr to);
   void OnPrepareDurable(const TxnId& id, const Status& s);
   void CommitPrepared(Transaction* t, const ReplyToPtr& ack_to);

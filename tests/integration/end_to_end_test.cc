@@ -383,3 +383,41 @@ TEST_F(EndToEndTest, LogsAreTrimmedBelowCheckpointsAndRestartSeesEverything) {
 
 }  // namespace
 }  // namespace kv2pc
+
+namespace kv2pc {
+namespace {
+
+class DeadlockTest : public EndToEndTest {};
+
+TEST_F(DeadlockTest, CrossParticipantLockCycleEndsByWaitDieNotByTimeout) {
+  // Lock waits would time out only after a minute: every round must end by wait-die.
+  cluster_ = std::make_unique<TestCluster>(
+      2, std::vector<std::string>{}, std::vector<std::string>{"--lock-timeout-ms", "60000"});
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  auto keys = KeysOnEveryParticipant(*cluster_, 1, "cycle:");  // a on P0, b on P1
+  auto c1 = Connect(*cluster_), c2 = Connect(*cluster_);
+  for (int round = 0; round < 20; round++) {
+    auto t1 = c1->Begin();  // older
+    auto t2 = c2->Begin();  // younger
+    ASSERT_TRUE(t1.ok() && t2.ok());
+    ASSERT_TRUE(c1->Put(*t1, keys[0], "t1").ok());
+    ASSERT_TRUE(c2->Put(*t2, keys[1], "t2").ok());
+    // Now T1 wants b (held by T2) and T2 wants a (held by T1), at the same time.
+    Status s1, s2;
+    std::thread a([&] { s1 = c1->Put(*t1, keys[1], "t1"); });
+    std::thread b([&] { s2 = c2->Put(*t2, keys[0], "t2"); });
+    a.join();
+    b.join();
+    // The younger dies (now, or when it asks); the older gets its lock and commits.
+    EXPECT_TRUE(s2.IsAborted()) << s2.ToString();
+    EXPECT_EQ(c2->last_abort_reason(), AbortReason::kDeadlockAvoidance);
+    ASSERT_TRUE(s1.ok()) << s1.ToString();
+    ASSERT_TRUE(c1->Commit(*t1).ok());
+  }
+  auto v = c1->Get(keys[1]);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(**v, "t1");
+}
+
+}  // namespace
+}  // namespace kv2pc
