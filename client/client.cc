@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <thread>
 #include <utility>
 
 #include "common/codec.h"
@@ -213,14 +214,66 @@ Status Client::CheckTxn(const TxnId& txn) {
                                             " is not a transaction id (incarnation 0)"));
 }
 
-Result<TxnId> Client::Begin() {
-  KV2PC_ASSIGN_OR_RETURN(Reply reply, Call(BeginRequest{}, "BEGIN", false));
+Result<TxnId> Client::Begin(std::optional<uint64_t> ts) {
+  KV2PC_ASSIGN_OR_RETURN(Reply reply, Call(BeginRequest{ts}, "BEGIN", false));
   if (!reply.txn.has_value() || !reply.txn->valid()) {
     return LocalError(ErrorCode::kInternalError,
                       Status::Internal("INTERNAL_ERROR: the BEGIN reply from " +
                                        options_.coordinator + " carries no transaction id"));
   }
+  last_ts_ = reply.ts.value_or(ts.value_or(0));
   return *reply.txn;
+}
+
+namespace {
+bool Retryable(ErrorCode code, AbortReason reason) {
+  if (code == ErrorCode::kParticipantUnavailable) return true;
+  if (code != ErrorCode::kAborted && code != ErrorCode::kTxnAlreadyAborted) return false;
+  switch (reason) {
+    case AbortReason::kDeadlockAvoidance:
+    case AbortReason::kLockTimeout:
+    case AbortReason::kIdleTimeout:
+    case AbortReason::kParticipantRestarted:
+    case AbortReason::kParticipantUnavailable:
+    case AbortReason::kVoteTimeout:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
+Status Client::RunTransaction(const std::function<Status(Client&, const TxnId&)>& fn,
+                              int max_attempts) {
+  std::optional<uint64_t> ts;
+  std::chrono::microseconds backoff(1000);
+  // Jitter from a per-client generator: clients that collided should not retry in lockstep.
+  uint64_t rng = reinterpret_cast<uintptr_t>(this) ^
+                 static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+  Status last;
+  for (last_attempts_ = 1;; last_attempts_++) {
+    Result<TxnId> txn = Begin(ts);
+    if (!txn.ok()) return txn.status();
+    if (!ts) ts = last_ts_;             // every retry keeps the first attempt's age
+    last_error_code_ = ErrorCode::kOk;  // so that an error fn makes up is not retried
+    last_abort_reason_ = AbortReason::kNone;
+    Status s = fn(*this, *txn);
+    if (s.ok()) {
+      s = Commit(*txn);
+      if (s.ok() || s.IsTimedOut()) return s;  // committed, or outcome unknown: never retry
+    }
+    last = s;
+    if (!Retryable(last_error_code_, last_abort_reason_) || last_attempts_ >= max_attempts) {
+      (void)Abort(*txn);  // the caller's own error, or a final one: roll back (harmless twice)
+      return last;
+    }
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    auto sleep = backoff / 2 + std::chrono::microseconds(rng % (backoff.count() / 2 + 1));
+    std::this_thread::sleep_for(sleep);
+    backoff = std::min(backoff * 2, std::chrono::microseconds(100000));
+  }
 }
 
 Result<std::optional<std::string>> Client::Get(const TxnId& txn, std::string_view key) {

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,7 +56,24 @@ class Client {
   ~Client();
 
   // Starts a transaction; the coordinator assigns its id.
-  Result<TxnId> Begin();
+  // `ts`: the wait-die priority to keep when retrying an aborted transaction (see
+  // RunTransaction); nullopt lets the coordinator assign one. last_ts() then tells it.
+  Result<TxnId> Begin(std::optional<uint64_t> ts = std::nullopt);
+  uint64_t last_ts() const { return last_ts_; }
+
+  // Runs `fn` in a transaction and commits it, retrying the whole transaction when it is
+  // aborted for a reason a retry can fix (DEADLOCK_AVOIDANCE, LOCK_TIMEOUT, IDLE_TIMEOUT,
+  // PARTICIPANT_RESTARTED, PARTICIPANT_UNAVAILABLE, VOTE_TIMEOUT), with exponential backoff
+  // and jitter (1 ms doubling to 100 ms). Every retry keeps the first attempt's timestamp, so
+  // wait-die lets it win eventually (docs/architecture.md, "Locking"). `fn` does the reads
+  // and writes through this client with the id it is given; if it returns an error, the
+  // transaction is aborted and that error returned (not retried). Gives up after
+  // `max_attempts` with the last error. A commit whose outcome is unknown (TimedOut) is
+  // returned as is, never retried: it may have committed.
+  Status RunTransaction(const std::function<Status(Client&, const TxnId&)>& fn,
+                        int max_attempts = 100);
+  // Attempts used by the last RunTransaction (1 = no retry).
+  int last_attempts() const { return last_attempts_; }
 
   // Reads `key` in transaction `txn` (under a shared lock until commit/abort).
   // Returns std::nullopt when the key does not exist.
@@ -112,6 +130,8 @@ class Client {
   uint64_t next_request_id_ = 1;
   ErrorCode last_error_code_ = ErrorCode::kOk;
   AbortReason last_abort_reason_ = AbortReason::kNone;
+  uint64_t last_ts_ = 0;
+  int last_attempts_ = 0;
 };
 
 // The Status a client reports for an error reply: the code mapping above, and the message
