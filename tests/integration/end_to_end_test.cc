@@ -391,8 +391,8 @@ class DeadlockTest : public EndToEndTest {};
 
 TEST_F(DeadlockTest, CrossParticipantLockCycleEndsByWaitDieNotByTimeout) {
   // Lock waits would time out only after a minute: every round must end by wait-die.
-  cluster_ = std::make_unique<TestCluster>(
-      2, std::vector<std::string>{}, std::vector<std::string>{"--lock-timeout-ms", "60000"});
+  cluster_ = std::make_unique<TestCluster>(2, std::vector<std::string>{},
+                                           std::vector<std::string>{"--lock-timeout-ms", "60000"});
   ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
   auto keys = KeysOnEveryParticipant(*cluster_, 1, "cycle:");  // a on P0, b on P1
   auto c1 = Connect(*cluster_), c2 = Connect(*cluster_);
