@@ -125,5 +125,100 @@ TEST_F(IsolationTest, UncommittedWritesAreNeverRead) {
   }
 }
 
+TEST_F(IsolationTest, ReadsRepeatWithinATransaction) {
+  cluster_ = std::make_unique<TestCluster>(2);
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  auto reader = Connect();
+  ASSERT_TRUE(reader->Put("k", "v0").ok());
+  auto t = reader->Begin();
+  ASSERT_TRUE(t.ok());
+  auto first = reader->Get(*t, "k");
+  ASSERT_TRUE(first.ok());
+  std::thread writer([this] {
+    auto client = Connect();
+    EXPECT_TRUE(
+        client->RunTransaction([](Client& c, const TxnId& wt) { return c.Put(wt, "k", "v1"); })
+            .ok());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // the writer tries meanwhile
+  auto second = reader->Get(*t, "k");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(**second, **first);
+  ASSERT_TRUE(reader->Commit(*t).ok());
+  writer.join();
+  auto after = reader->Get("k");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(**after, "v1");  // the writer got in once the reader was done
+}
+
+TEST_F(IsolationTest, BankAuditsAlwaysSeeTheInitialTotal) {
+  cluster_ = std::make_unique<TestCluster>(3);
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  constexpr int kAccounts = 20, kInitial = 100, kTransferers = 6, kAuditors = 2;
+  auto setup = Connect();
+  ASSERT_TRUE(setup
+                  ->RunTransaction([](Client& c, const TxnId& t) -> Status {
+                    for (int a = 0; a < kAccounts; a++) {
+                      KV2PC_RETURN_IF_ERROR(
+                          c.Put(t, "acct:" + std::to_string(a), std::to_string(kInitial)));
+                    }
+                    return Status::OK();
+                  })
+                  .ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> transfers{0}, audits{0}, bad_audits{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kTransferers; i++) {
+    threads.emplace_back([&, i] {
+      auto client = Connect();
+      uint64_t rng = 0x9e3779b97f4a7c15ULL * (i + 1);
+      while (!stop) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        int from = static_cast<int>(rng % kAccounts),
+            to = static_cast<int>((rng >> 20) % kAccounts);
+        if (from == to) continue;
+        Status s = client->RunTransaction([&](Client& c, const TxnId& t) -> Status {
+          auto a = c.Get(t, "acct:" + std::to_string(from));
+          if (!a.ok()) return a.status();
+          auto b = c.Get(t, "acct:" + std::to_string(to));
+          if (!b.ok()) return b.status();
+          int amount = std::min(5, std::stoi(**a));
+          KV2PC_RETURN_IF_ERROR(
+              c.Put(t, "acct:" + std::to_string(from), std::to_string(std::stoi(**a) - amount)));
+          return c.Put(t, "acct:" + std::to_string(to), std::to_string(std::stoi(**b) + amount));
+        });
+        if (s.ok()) transfers++;
+      }
+    });
+  }
+  for (int i = 0; i < kAuditors; i++) {
+    threads.emplace_back([&] {
+      auto client = Connect();
+      while (!stop) {
+        int total = 0;
+        Status s = client->RunTransaction([&](Client& c, const TxnId& t) -> Status {
+          total = 0;
+          for (int a = 0; a < kAccounts; a++) {
+            auto v = c.Get(t, "acct:" + std::to_string(a));
+            if (!v.ok()) return v.status();
+            total += std::stoi(**v);
+          }
+          return Status::OK();
+        });
+        if (!s.ok()) continue;
+        audits++;
+        if (total != kAccounts * kInitial) bad_audits++;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  stop = true;
+  for (auto& t : threads) t.join();
+  EXPECT_GT(transfers.load(), 0);
+  EXPECT_GT(audits.load(), 0);
+  EXPECT_EQ(bad_audits.load(), 0);
+  std::cerr << transfers.load() << " transfers, " << audits.load() << " audits\n";
+}
+
 }  // namespace
 }  // namespace kv2pc
