@@ -105,6 +105,9 @@ Status ParticipantServer::Recover() {
     t->prepared_at = EventLoop::Now();
     for (const auto& w : p.writes) {
       t->writes[w.key] = w.value;
+      // Priority 0 (the PREPARE record does not keep the timestamp): an in-doubt transaction
+      // counts as the oldest, so conflicting requests die at once (and retry) instead of
+      // queueing behind a decision that may take as long as the coordinator is down.
       auto r = locks_.Acquire(t->id, 0, w.key, LockMode::kExclusive, nullptr);
       KV2PC_CHECK(r == LockManager::Acquired::kGranted, "in-doubt locks cannot conflict");
     }
