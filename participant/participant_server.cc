@@ -12,6 +12,13 @@ namespace kv2pc::participant {
 namespace {
 constexpr size_t kFinishedMemory = 100000;  // finished txn ids remembered for clear answers
 constexpr size_t kCheckpointBatch = 4096;   // hand dirty writes over at least this often
+// A transaction's writes at one participant must fit one PREPARE record (wal::kMaxPayloadSize),
+// with room for the record's own framing.
+constexpr size_t kMaxTxnWriteBytes = wal::kMaxPayloadSize - 64 * 1024;
+// Bytes one write takes in a PREPARE record, counted generously (msgpack headers).
+size_t WriteBytes(const std::string& key, const std::optional<std::string>& value) {
+  return key.size() + (value ? value->size() : 0) + 16;
+}
 
 Reply OkReply() { return Reply{}; }
 }  // namespace
@@ -291,7 +298,22 @@ void ParticipantServer::HandleWrite(WriteRequest req, ReplyToPtr to) {
   auto apply = [this, id, key, value](const ReplyToPtr& reply_to) {
     auto it = txns_.find(id);
     if (it == txns_.end()) return;
-    it->second->writes[*key] = std::move(*value);
+    Transaction* tx = it->second.get();
+    // The whole write set must fit in one PREPARE record; refuse it now, before memory grows
+    // without bound, rather than at PREPARE.
+    auto old = tx->writes.find(*key);
+    size_t before = old == tx->writes.end() ? 0 : WriteBytes(old->first, old->second);
+    size_t after = tx->write_bytes - before + WriteBytes(*key, *value);
+    if (after > kMaxTxnWriteBytes) {
+      std::string why = id.ToString() + "'s writes at " + self_->name + " would take " +
+                        std::to_string(after) + " bytes; one participant's share of a " +
+                        "transaction is limited to " + std::to_string(kMaxTxnWriteBytes);
+      AbortTxn(tx, AbortReason::kOperationFailed, why);
+      Send(reply_to, Reply::AbortedBecause(AbortReason::kOperationFailed, why));
+      return;
+    }
+    tx->write_bytes = after;
+    tx->writes[*key] = std::move(*value);
     Send(reply_to, OkReply());
   };
   LockThen(t, *key, LockMode::kExclusive, std::move(to), apply);

@@ -51,6 +51,7 @@ struct Transaction {
   uint32_t ops = 0;  // READ/WRITE requests received (matched against PREPARE's "ops")
   // Workspace: the transaction's own writes, in key order; nullopt = delete.
   std::map<std::string, std::optional<std::string>> writes;
+  size_t write_bytes = 0;  // what `writes` takes in a PREPARE record (bounded at WRITE)
   bool recovered = false;  // rebuilt from the WAL at start-up (in doubt until decided)
   Lsn prepare_lsn = 0;
   // An operation parked on a lock, and the timer that bounds its wait.

@@ -421,3 +421,38 @@ TEST_F(DeadlockTest, CrossParticipantLockCycleEndsByWaitDieNotByTimeout) {
 
 }  // namespace
 }  // namespace kv2pc
+
+namespace kv2pc {
+namespace {
+
+TEST_F(EndToEndTest, TransactionTooLargeForOnePrepareIsRefusedEarly) {
+  cluster_ = std::make_unique<TestCluster>(2);
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  auto client = Connect(*cluster_);
+  HashRing ring(cluster_->participant_names(), cluster_->vnodes());
+  std::vector<std::string> keys;  // all on participant-0
+  for (int i = 0; keys.size() < 20; i++) {
+    std::string k = "big:" + std::to_string(i);
+    if (ring.Owner(k) == "participant-0") keys.push_back(k);
+  }
+  const std::string mib(kMaxValueSize, 'm');
+  auto txn = client->Begin();
+  ASSERT_TRUE(txn.ok());
+  Status s;
+  size_t written = 0;
+  for (; written < keys.size(); written++) {
+    s = client->Put(*txn, keys[written], mib);
+    if (!s.ok()) break;
+  }
+  EXPECT_TRUE(s.IsAborted()) << s.ToString();
+  EXPECT_NE(s.message().find("limited to"), std::string::npos) << s.ToString();
+  EXPECT_GE(written, 14u);  // ~15 MiB fit in one PREPARE record
+  EXPECT_LT(written, 17u);
+  EXPECT_TRUE(Client::Ping(cluster_->endpoint("participant-0"), 2000).ok());
+  auto v = client->Get(keys[0]);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_FALSE(v->has_value());
+}
+
+}  // namespace
+}  // namespace kv2pc
