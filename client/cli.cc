@@ -8,6 +8,7 @@
 #include "client/client.h"
 #include "client/safe_text.h"
 #include "client/shell.h"
+#include "client/status_format.h"
 
 namespace kv2pc {
 
@@ -21,6 +22,8 @@ constexpr std::string_view kUsage =
     "  put KEY VALUE    set KEY to VALUE\n"
     "  del KEY          delete KEY\n"
     "  ping NODE        ask a node (tcp://HOST:PORT or a name such as participant-0) who it is\n"
+    "  status [NODE...] what each node is doing: transactions by state, locks held and waited\n"
+    "                   for (default: every node of the cluster layout)\n"
     "  help             this text\n"
     "  (none)           start a shell with begin/commit/abort; reads commands from stdin\n"
     "\n"
@@ -57,6 +60,37 @@ int Ping(const std::vector<std::string>& args, const CliFlags& flags, const CliE
   }
   out << "pong: " << *pong << '\n';
   return kExitOk;
+}
+
+int NodeStatusCommand(const std::vector<std::string>& args, const CliFlags& flags,
+                      const CliEnvironment& env, std::ostream& out, std::ostream& err) {
+  std::vector<std::pair<std::string, std::string>> targets;  // what the user named, endpoint
+  if (args.empty()) {
+    auto nodes = LayoutNodes(flags, env);
+    if (!nodes.ok()) return Error(err, nodes.status(), kExitUsage);
+    targets = std::move(nodes).value();
+  } else {
+    for (const std::string& a : args) {
+      Result<std::string> endpoint = ResolvePingTarget(a, flags, env);
+      if (!endpoint.ok()) return Error(err, endpoint.status(), kExitUsage);
+      targets.emplace_back(a, *endpoint);
+    }
+  }
+  int rc = kExitOk;
+  for (size_t i = 0; i < targets.size(); i++) {
+    if (i > 0) out << '\n';
+    const auto& [name, endpoint] = targets[i];
+    Result<Reply> reply = Client::NodeStatus(endpoint, std::nullopt, flags.timeout_ms);
+    if (!reply.ok()) {
+      out << SafeText(name) << " at " << endpoint << ": no answer (" << reply.status().message()
+          << ")\n";
+      rc = kExitError;
+      continue;
+    }
+    out << FormatNodeStatus(*reply, endpoint);
+  }
+  out.flush();
+  return rc;
 }
 
 // get/put/del from the command line.
@@ -108,6 +142,10 @@ int RunCli(const std::vector<std::string>& args, const CliEnvironment& env, std:
   if (command == "ping") {
     const std::vector<std::string> ping_args(flags.command.begin() + 1, flags.command.end());
     return Ping(ping_args, flags, env, out, err);
+  }
+  if (command == "status") {
+    const std::vector<std::string> status_args(flags.command.begin() + 1, flags.command.end());
+    return NodeStatusCommand(status_args, flags, env, out, err);
   }
   if (command == "begin" || command == "commit" || command == "abort") {
     return UsageError(err, "'" + command +

@@ -148,4 +148,17 @@ Result<std::string> ResolvePingTarget(std::string_view target, const CliFlags& f
   return node->endpoint;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> LayoutNodes(const CliFlags& flags,
+                                                                     const CliEnvironment& env) {
+  const std::string path = LayoutPath(DataDir(flags, env));
+  if (!LayoutExists(path)) {
+    return Status::NotFound("no cluster layout " + path +
+                            " (name a node by endpoint, or pass --data-dir)");
+  }
+  KV2PC_ASSIGN_OR_RETURN(ClusterConfig config, LoadLayout(path));
+  std::vector<std::pair<std::string, std::string>> nodes;
+  for (const NodeInfo& n : config.nodes()) nodes.emplace_back(n.name, n.endpoint);
+  return nodes;
+}
+
 }  // namespace kv2pc

@@ -65,4 +65,9 @@ Result<std::string> FindCoordinator(const CliFlags& flags, const CliEnvironment&
 Result<std::string> ResolvePingTarget(std::string_view target, const CliFlags& flags,
                                       const CliEnvironment& env);
 
+// Every node of the layout file (for `status` without a node): name and endpoint, in layout
+// order. NotFound when there is no layout file; InvalidArgument when it cannot be parsed.
+Result<std::vector<std::pair<std::string, std::string>>> LayoutNodes(const CliFlags& flags,
+                                                                     const CliEnvironment& env);
+
 }  // namespace kv2pc

@@ -167,7 +167,7 @@ Result<Reply> Client::Call(MessageBody body, std::string_view what, bool outcome
     zmq::message_t frame;
     if (!RecvDealer(*socket_, &frame)) continue;
     uint64_t request_id = 0;
-    Result<Message> decoded = DecodeMessage(View(frame), &request_id);
+    Result<Message> decoded = DecodeMessage(View(frame), &request_id, kReplyLimits);
     if (request_id != request.request_id) continue;  // stale: an answer to an earlier request
     if (!decoded.ok()) {
       return LocalError(
@@ -333,6 +333,17 @@ Result<std::string> Client::Ping(const std::string& endpoint, int timeout_ms) {
   std::string name = reply.node.empty() ? "(unnamed node)" : reply.node;
   std::string role = reply.role.empty() ? "unknown role" : reply.role;
   return name + " (" + role + ")";
+}
+
+Result<Reply> Client::NodeStatus(const std::string& endpoint, std::optional<uint32_t> limit,
+                                 int timeout_ms) {
+  KV2PC_ASSIGN_OR_RETURN(std::unique_ptr<Client> client, Connect({endpoint, timeout_ms}));
+  KV2PC_ASSIGN_OR_RETURN(Reply reply, client->Call(StatusRequest{limit}, "STATUS", false));
+  if (!reply.status) {
+    return Status::Internal("INTERNAL_ERROR: the STATUS reply from " + endpoint +
+                            " carries no status");
+  }
+  return reply;
 }
 
 }  // namespace kv2pc

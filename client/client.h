@@ -95,6 +95,10 @@ class Client {
   // e.g. "participant-0 (participant)". Unavailable or TimedOut when it does not answer
   // within timeout_ms.
   static Result<std::string> Ping(const std::string& endpoint, int timeout_ms);
+  // Asks the node at `endpoint` what it is doing (STATUS): the reply's node, role and status
+  // (transactions by state, locks held and waited for; at most `limit` of each listed).
+  static Result<Reply> NodeStatus(const std::string& endpoint, std::optional<uint32_t> limit,
+                                  int timeout_ms);
 
   // Details of the last failed call: the wire code and the abort reason (kOk and kNone after
   // a success). Local failures report the code they stand for: KEY_TOO_LARGE and

@@ -51,6 +51,13 @@ void EncodeBody(Packer& pk, const BeginRequest& m) {
   }
 }
 void EncodeBody(Packer& pk, const PingRequest&) { pk.pack_map(0); }
+void EncodeBody(Packer& pk, const StatusRequest& m) {
+  pk.pack_map(m.limit ? 1 : 0);
+  if (m.limit) {
+    PackStr(pk, "limit");
+    pk.pack(*m.limit);
+  }
+}
 
 void EncodeTxnKey(Packer& pk, const std::optional<TxnId>& txn, std::string_view key,
                   uint32_t extra) {
@@ -108,6 +115,70 @@ void EncodeBody(Packer& pk, const DecideCommitRequest& m) { EncodeTxnOnly(pk, m)
 void EncodeBody(Packer& pk, const DecideAbortRequest& m) { EncodeTxnOnly(pk, m); }
 void EncodeBody(Packer& pk, const QueryOutcomeRequest& m) { EncodeTxnOnly(pk, m); }
 
+void EncodeTxnStatus(Packer& pk, const TxnStatus& t) {
+  pk.pack_map(5 + (t.waiting_for ? 1 : 0) + (t.detail.empty() ? 0 : 1));
+  PackStr(pk, "txn");
+  PackTxn(pk, t.txn);
+  PackStr(pk, "state");
+  PackStr(pk, t.state);
+  PackStr(pk, "ts");
+  pk.pack(t.ts);
+  PackStr(pk, "age_ms");
+  pk.pack(t.age_ms);
+  PackStr(pk, "locks");
+  pk.pack(t.locks);
+  if (t.waiting_for) {
+    PackStr(pk, "waiting_for");
+    PackBin(pk, *t.waiting_for);
+  }
+  if (!t.detail.empty()) {
+    PackStr(pk, "detail");
+    PackStr(pk, t.detail);
+  }
+}
+
+void EncodeLockStatus(Packer& pk, const LockStatus& l) {
+  pk.pack_map(4);
+  PackStr(pk, "key");
+  PackBin(pk, l.key);
+  PackStr(pk, "mode");
+  PackStr(pk, l.mode);
+  PackStr(pk, "holders");
+  pk.pack_array(static_cast<uint32_t>(l.holders.size()));
+  for (const TxnId& h : l.holders) PackTxn(pk, h);
+  PackStr(pk, "waiters");
+  pk.pack_array(static_cast<uint32_t>(l.waiters.size()));
+  for (const LockWaiter& w : l.waiters) {
+    pk.pack_map(2);
+    PackStr(pk, "txn");
+    PackTxn(pk, w.txn);
+    PackStr(pk, "mode");
+    PackStr(pk, w.mode);
+  }
+}
+
+void EncodeNodeStatus(Packer& pk, const NodeStatus& st) {
+  pk.pack_map(6);
+  PackStr(pk, "uptime_ms");
+  pk.pack(st.uptime_ms);
+  PackStr(pk, "counters");
+  pk.pack_map(static_cast<uint32_t>(st.counters.size()));
+  for (const auto& [name, value] : st.counters) {
+    PackStr(pk, name);
+    pk.pack(value);
+  }
+  PackStr(pk, "txns");
+  pk.pack_array(static_cast<uint32_t>(st.txns.size()));
+  for (const TxnStatus& t : st.txns) EncodeTxnStatus(pk, t);
+  PackStr(pk, "txns_total");
+  pk.pack(st.txns_total);
+  PackStr(pk, "locks");
+  pk.pack_array(static_cast<uint32_t>(st.locks.size()));
+  for (const LockStatus& l : st.locks) EncodeLockStatus(pk, l);
+  PackStr(pk, "locks_total");
+  pk.pack(st.locks_total);
+}
+
 void EncodeBody(Packer& pk, const Reply& r) {
   uint32_t n = 1;
   n += !r.error.empty();
@@ -120,6 +191,7 @@ void EncodeBody(Packer& pk, const Reply& r) {
   n += r.ts.has_value();
   n += !r.node.empty();
   n += !r.role.empty();
+  n += r.status.has_value();
   pk.pack_map(n);
   PackStr(pk, "code");
   pk.pack(static_cast<uint32_t>(r.code));
@@ -162,6 +234,10 @@ void EncodeBody(Packer& pk, const Reply& r) {
   if (!r.role.empty()) {
     PackStr(pk, "role");
     PackStr(pk, r.role);
+  }
+  if (r.status) {
+    PackStr(pk, "status");
+    EncodeNodeStatus(pk, *r.status);
   }
 }
 
@@ -293,6 +369,94 @@ const msgpack::object* Present(const Fields& f, std::string_view name) {
   return o == nullptr || o->type == msgpack::type::NIL ? nullptr : o;
 }
 
+Status GetArray(const msgpack::object& o, std::string_view what,
+                const msgpack::object_array** out) {
+  if (o.type != msgpack::type::ARRAY) return Malformed(std::string(what) + " is not an array");
+  *out = &o.via.array;
+  return Status::OK();
+}
+
+Status OptionalUint(const Fields& f, std::string_view name, uint64_t max, uint64_t* out) {
+  const msgpack::object* o = Present(f, name);
+  return o == nullptr ? Status::OK() : GetUint(*o, name, max, out);
+}
+
+Status OptionalString(const Fields& f, std::string_view name, std::string* out) {
+  const msgpack::object* o = Present(f, name);
+  return o == nullptr ? Status::OK() : GetString(*o, name, out);
+}
+
+Status DecodeTxnStatus(const msgpack::object& o, TxnStatus* t) {
+  KV2PC_ASSIGN_OR_RETURN(Fields f, Fields::From(o));
+  KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &t->txn));
+  KV2PC_RETURN_IF_ERROR(OptionalString(f, "state", &t->state));
+  KV2PC_RETURN_IF_ERROR(OptionalUint(f, "ts", UINT64_MAX, &t->ts));
+  KV2PC_RETURN_IF_ERROR(OptionalUint(f, "age_ms", UINT64_MAX, &t->age_ms));
+  uint64_t locks = 0;
+  KV2PC_RETURN_IF_ERROR(OptionalUint(f, "locks", UINT32_MAX, &locks));
+  t->locks = static_cast<uint32_t>(locks);
+  if (const msgpack::object* w = Present(f, "waiting_for"); w != nullptr) {
+    t->waiting_for.emplace();
+    KV2PC_RETURN_IF_ERROR(GetBytes(*w, "waiting_for", &*t->waiting_for));
+  }
+  return OptionalString(f, "detail", &t->detail);
+}
+
+Status DecodeLockStatus(const msgpack::object& o, LockStatus* l) {
+  KV2PC_ASSIGN_OR_RETURN(Fields f, Fields::From(o));
+  KV2PC_RETURN_IF_ERROR(RequiredBytes(f, "key", &l->key));
+  KV2PC_RETURN_IF_ERROR(OptionalString(f, "mode", &l->mode));
+  const msgpack::object_array* a = nullptr;
+  if (const msgpack::object* h = Present(f, "holders"); h != nullptr) {
+    KV2PC_RETURN_IF_ERROR(GetArray(*h, "holders", &a));
+    l->holders.resize(a->size);
+    for (uint32_t i = 0; i < a->size; i++) KV2PC_RETURN_IF_ERROR(GetTxn(a->ptr[i], &l->holders[i]));
+  }
+  if (const msgpack::object* w = Present(f, "waiters"); w != nullptr) {
+    KV2PC_RETURN_IF_ERROR(GetArray(*w, "waiters", &a));
+    l->waiters.resize(a->size);
+    for (uint32_t i = 0; i < a->size; i++) {
+      KV2PC_ASSIGN_OR_RETURN(Fields wf, Fields::From(a->ptr[i]));
+      KV2PC_RETURN_IF_ERROR(RequiredTxn(wf, &l->waiters[i].txn));
+      KV2PC_RETURN_IF_ERROR(OptionalString(wf, "mode", &l->waiters[i].mode));
+    }
+  }
+  return Status::OK();
+}
+
+Status DecodeNodeStatus(const msgpack::object& o, NodeStatus* st) {
+  KV2PC_ASSIGN_OR_RETURN(Fields f, Fields::From(o));
+  KV2PC_RETURN_IF_ERROR(OptionalUint(f, "uptime_ms", UINT64_MAX, &st->uptime_ms));
+  if (const msgpack::object* c = Present(f, "counters"); c != nullptr) {
+    // Fields::From checks that it is a map with string keys.
+    KV2PC_RETURN_IF_ERROR(Fields::From(*c).status());
+    const msgpack::object_map& m = c->via.map;
+    for (uint32_t i = 0; i < m.size; i++) {
+      uint64_t v;
+      std::string name(m.ptr[i].key.via.str.ptr, m.ptr[i].key.via.str.size);
+      KV2PC_RETURN_IF_ERROR(GetUint(m.ptr[i].val, name, UINT64_MAX, &v));
+      st->counters.emplace_back(std::move(name), v);
+    }
+  }
+  const msgpack::object_array* a = nullptr;
+  if (const msgpack::object* t = Present(f, "txns"); t != nullptr) {
+    KV2PC_RETURN_IF_ERROR(GetArray(*t, "txns", &a));
+    st->txns.resize(a->size);
+    for (uint32_t i = 0; i < a->size; i++) {
+      KV2PC_RETURN_IF_ERROR(DecodeTxnStatus(a->ptr[i], &st->txns[i]));
+    }
+  }
+  KV2PC_RETURN_IF_ERROR(OptionalUint(f, "txns_total", UINT64_MAX, &st->txns_total));
+  if (const msgpack::object* l = Present(f, "locks"); l != nullptr) {
+    KV2PC_RETURN_IF_ERROR(GetArray(*l, "locks", &a));
+    st->locks.resize(a->size);
+    for (uint32_t i = 0; i < a->size; i++) {
+      KV2PC_RETURN_IF_ERROR(DecodeLockStatus(a->ptr[i], &st->locks[i]));
+    }
+  }
+  return OptionalUint(f, "locks_total", UINT64_MAX, &st->locks_total);
+}
+
 Status DecodeReply(const Fields& f, Reply* r) {
   const msgpack::object* o = f.Find("code");
   if (o == nullptr) return Malformed("reply without code");
@@ -327,6 +491,10 @@ Status DecodeReply(const Fields& f, Reply* r) {
   }
   if ((o = Present(f, "node")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "node", &r->node));
   if ((o = Present(f, "role")) != nullptr) KV2PC_RETURN_IF_ERROR(GetString(*o, "role", &r->role));
+  if ((o = Present(f, "status")) != nullptr) {
+    r->status.emplace();
+    KV2PC_RETURN_IF_ERROR(DecodeNodeStatus(*o, &*r->status));
+  }
   return Status::OK();
 }
 
@@ -343,6 +511,15 @@ Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
     }
     case MsgType::kPing:
       return MessageBody(PingRequest{});
+    case MsgType::kStatus: {
+      StatusRequest m;
+      if (const msgpack::object* o = Present(f, "limit"); o != nullptr) {
+        uint64_t limit;
+        KV2PC_RETURN_IF_ERROR(GetUint(*o, "limit", UINT32_MAX, &limit));
+        m.limit = static_cast<uint32_t>(limit);
+      }
+      return MessageBody(m);
+    }
     case MsgType::kGet: {
       GetRequest m;
       KV2PC_RETURN_IF_ERROR(OptionalTxn(f, &m.txn));
@@ -425,6 +602,7 @@ bool KnownType(uint64_t t) {
     case MsgType::kDecideAbort:
     case MsgType::kQueryOutcome:
     case MsgType::kPing:
+    case MsgType::kStatus:
     case MsgType::kReply:
       return t <= 255;
   }
@@ -449,16 +627,17 @@ std::string EncodeMessage(const Message& msg) {
   return out;
 }
 
-Result<Message> DecodeMessage(std::string_view bytes, uint64_t* request_id) {
+Result<Message> DecodeMessage(std::string_view bytes, uint64_t* request_id,
+                              const DecodeLimits& limits) {
   if (request_id != nullptr) *request_id = 0;
   if (bytes.empty()) return Malformed("empty message");
   if (bytes.size() > static_cast<size_t>(kMaxMessageSize)) {
     return Malformed("message of " + std::to_string(bytes.size()) + " bytes exceeds the limit");
   }
   // Bounds on what one message may contain: no msgpack container or string can claim more
-  // than the message could hold, and nesting stays shallow (a txn array inside a map).
-  const msgpack::unpack_limit limit(/*array=*/16, /*map=*/32, /*str=*/kMaxMessageSize,
-                                    /*bin=*/kMaxMessageSize, /*ext=*/0, /*depth=*/4);
+  // than the message could hold, and nesting stays as shallow as the messages need.
+  const msgpack::unpack_limit limit(limits.max_array, limits.max_map, /*str=*/kMaxMessageSize,
+                                    /*bin=*/kMaxMessageSize, /*ext=*/0, limits.max_depth);
   msgpack::object_handle oh;
   try {
     size_t off = 0;

@@ -18,12 +18,25 @@ namespace kv2pc {
 void EncodeMessage(const Message& msg, std::string* out);
 std::string EncodeMessage(const Message& msg);
 
+// How large and deep a decoded message may be. Requests are flat (a txn array inside the
+// body map): servers decode everything with kRequestLimits, so no client can make them
+// allocate much for a small message. Replies to STATUS carry lists (docs/protocol.md), so
+// callers that send STATUS decode with kReplyLimits.
+struct DecodeLimits {
+  size_t max_array;
+  size_t max_map;
+  size_t max_depth;
+};
+inline constexpr DecodeLimits kRequestLimits{16, 32, 4};
+inline constexpr DecodeLimits kReplyLimits{1u << 20, 1024, 8};
+
 // Decodes one message from `bytes`.
 // Returns InvalidArgument when the bytes are not a well-formed message (the reply code is
 // MALFORMED_REQUEST), FailedPrecondition when the protocol version is not kProtocolVersion
 // (UNSUPPORTED_VERSION). When the header could be read, *request_id (if not null) is set
 // even on error, so the error reply can carry the request's id; otherwise it is set to 0.
-Result<Message> DecodeMessage(std::string_view bytes, uint64_t* request_id = nullptr);
+Result<Message> DecodeMessage(std::string_view bytes, uint64_t* request_id = nullptr,
+                              const DecodeLimits& limits = kRequestLimits);
 
 // Maps a decode Status to the ErrorCode to reply with.
 ErrorCode DecodeErrorCode(const Status& s);

@@ -116,6 +116,7 @@ MsgType Message::type() const {
         if constexpr (std::is_same_v<T, DecideAbortRequest>) return MsgType::kDecideAbort;
         if constexpr (std::is_same_v<T, QueryOutcomeRequest>) return MsgType::kQueryOutcome;
         if constexpr (std::is_same_v<T, PingRequest>) return MsgType::kPing;
+        if constexpr (std::is_same_v<T, StatusRequest>) return MsgType::kStatus;
         if constexpr (std::is_same_v<T, Reply>) return MsgType::kReply;
       },
       body);
@@ -149,6 +150,8 @@ std::string_view MsgTypeName(MsgType type) {
       return "QUERY_OUTCOME";
     case MsgType::kPing:
       return "PING";
+    case MsgType::kStatus:
+      return "STATUS";
     case MsgType::kReply:
       return "REPLY";
   }

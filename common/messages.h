@@ -38,7 +38,8 @@ enum class MsgType : uint8_t {
   // Participant -> coordinator.
   kQueryOutcome = 24,  // what became of this transaction? (recovery of an in-doubt txn)
   // Anyone -> any node.
-  kPing = 32,  // liveness and identity
+  kPing = 32,    // liveness and identity
+  kStatus = 33,  // what the node is doing: transactions by state, locks held and waited for
   // Every request is answered by exactly one kReply with the same request_id.
   kReply = 64,
 };
@@ -159,6 +160,53 @@ struct QueryOutcomeRequest {
 
 struct PingRequest {};
 
+struct StatusRequest {
+  // "limit": uint, optional: list at most this many transactions and this many locked keys
+  // (default kDefaultLimit, at most kMaxLimit). Totals are always complete.
+  std::optional<uint32_t> limit;
+  static constexpr uint32_t kDefaultLimit = 100;
+  static constexpr uint32_t kMaxLimit = 10000;
+};
+
+// ---- The STATUS answer (Reply.status). Informational: fields may be added, never renamed. ----
+
+struct TxnStatus {
+  TxnId txn;            // "txn": [u32,u32,u64]
+  std::string state;    // "state": str, e.g. ACTIVE, PREPARED (the node's own state names)
+  uint64_t ts = 0;      // "ts": uint, wait-die priority (smaller = older)
+  uint64_t age_ms = 0;  // "age_ms": uint, since the node first saw the transaction
+  uint32_t locks = 0;   // "locks": uint, keys it holds locks on (participant)
+  std::optional<std::string> waiting_for;  // "waiting_for": bin, the key it waits to lock
+  std::string detail;  // "detail": str, optional: e.g. "in doubt: recovered from the WAL"
+  bool operator==(const TxnStatus&) const = default;
+};
+
+struct LockWaiter {
+  TxnId txn;         // "txn"
+  std::string mode;  // "mode": "S" or "X"
+  bool operator==(const LockWaiter&) const = default;
+};
+
+struct LockStatus {
+  std::string key;                  // "key": bin
+  std::string mode;                 // "mode": "S" or "X", the mode the holders hold
+  std::vector<TxnId> holders;       // "holders": [txn...]
+  std::vector<LockWaiter> waiters;  // "waiters": [{txn, mode}...], in queue order
+  bool operator==(const LockStatus&) const = default;
+};
+
+struct NodeStatus {
+  uint64_t uptime_ms = 0;  // "uptime_ms": uint
+  // "counters": map str -> uint, e.g. txns_active, locks_held, committed (since start).
+  // docs/protocol.md lists them per role.
+  std::vector<std::pair<std::string, uint64_t>> counters;
+  std::vector<TxnStatus> txns;    // "txns": oldest first, at most `limit`
+  uint64_t txns_total = 0;        // "txns_total": uint, how many there are in all
+  std::vector<LockStatus> locks;  // "locks": keys with waiters first, at most `limit`
+  uint64_t locks_total = 0;       // "locks_total": uint, locked keys in all
+  bool operator==(const NodeStatus&) const = default;
+};
+
 // The one reply type. Only the fields the request defines are present.
 struct Reply {
   ErrorCode code = ErrorCode::kOk;          // "code": uint, always present
@@ -174,7 +222,8 @@ struct Reply {
   std::optional<Outcome> outcome;           // "outcome": str, QUERY_OUTCOME
   std::optional<uint64_t> ts;               // "ts": uint, BEGIN: the transaction's priority
   std::string node;                         // "node": str, PING
-  std::string role;                         // "role": str, PING
+  std::string role;                         // "role": str, PING and STATUS
+  std::optional<NodeStatus> status;         // "status": map, STATUS
 
   bool ok() const { return code == ErrorCode::kOk; }
   static Reply Error(ErrorCode code, std::string error) {
@@ -193,7 +242,7 @@ struct Reply {
 using MessageBody =
     std::variant<BeginRequest, GetRequest, PutRequest, DeleteRequest, CommitRequest, AbortRequest,
                  ReadRequest, WriteRequest, PrepareRequest, DecideCommitRequest, DecideAbortRequest,
-                 QueryOutcomeRequest, PingRequest, Reply>;
+                 QueryOutcomeRequest, PingRequest, StatusRequest, Reply>;
 
 struct Message {
   uint64_t request_id = 0;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <tuple>
 
 #include "common/codec.h"
 #include "common/logging.h"
@@ -89,6 +90,7 @@ Status CoordinatorServer::Start() {
     t->state = State::kCommitted;
     t->recovered = true;
     t->decision_lsn = d.lsn;
+    t->created_at = EventLoop::Now();
     for (const std::string& name : d.participants) {
       auto it = std::find(names.begin(), names.end(), name);
       if (it == names.end()) {
@@ -170,6 +172,8 @@ void CoordinatorServer::Dispatch(Message msg, ReplyToPtr to) {
           r.node = self_->name;
           r.role = "coordinator";
           Send(to, r);
+        } else if constexpr (std::is_same_v<T, StatusRequest>) {
+          HandleStatus(b, to);
         } else {
           Send(to, Reply::Error(ErrorCode::kMalformedRequest,
                                 std::string(MsgTypeName(msg.type())) +
@@ -186,6 +190,7 @@ void CoordinatorServer::Send(const ReplyToPtr& to, const Reply& reply) {
 CoordinatorServer::Txn* CoordinatorServer::NewTxn(std::optional<uint64_t> ts) {
   auto t = std::make_unique<Txn>();
   t->id = TxnId{index_, incarnation_, next_seq_++};
+  t->created_at = EventLoop::Now();
   if (ts) {
     t->ts = *ts;  // a retry keeps its age (wait-die cannot starve it)
   } else {
@@ -505,12 +510,94 @@ void CoordinatorServer::Abort(Txn* t, Reply reply) {
 }
 
 void CoordinatorServer::Finish(const TxnId& id, Finished f) {
+  if (f.committed) {
+    committed_++;
+  } else {
+    aborted_[f.reason]++;
+  }
   txns_.erase(id);
   if (finished_.insert_or_assign(id, f).second) finished_order_.push_back(id);
   while (finished_order_.size() > kFinishedMemory) {
     finished_.erase(finished_order_.front());
     finished_order_.pop_front();
   }
+}
+
+void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr& to) {
+  static constexpr const char* kStateNames[] = {"ACTIVE", "PREPARING", "DECIDING", "COMMITTED"};
+  const size_t limit =
+      std::min(req.limit.value_or(StatusRequest::kDefaultLimit), StatusRequest::kMaxLimit);
+  const auto now = EventLoop::Now();
+  auto ms_since = [now](EventLoop::Clock::time_point t) {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count());
+  };
+  auto names = [this](const auto& indexes) {
+    std::string out;
+    for (size_t p : indexes) {
+      if (!out.empty()) out += ", ";
+      out += config_.participants()[p]->name;
+    }
+    return out;
+  };
+  NodeStatus st;
+  st.uptime_ms = ms_since(started_at_);
+  uint64_t by_state[4] = {};
+  std::vector<const Txn*> txns;
+  txns.reserve(txns_.size());
+  for (const auto& [id, t] : txns_) {
+    by_state[static_cast<int>(t->state)]++;
+    txns.push_back(t.get());
+  }
+  st.txns_total = txns.size();
+  size_t n = std::min(limit, txns.size());
+  std::partial_sort(txns.begin(), txns.begin() + static_cast<ptrdiff_t>(n), txns.end(),
+                    [](const Txn* a, const Txn* b) {
+                      return std::tie(a->created_at, a->id) < std::tie(b->created_at, b->id);
+                    });
+  for (size_t i = 0; i < n; i++) {
+    const Txn* t = txns[i];
+    TxnStatus ts{t->id, kStateNames[static_cast<int>(t->state)],
+                 t->ts, ms_since(t->created_at),
+                 0,     std::nullopt,
+                 ""};
+    std::vector<size_t> touched;
+    for (const auto& [p, ops] : t->participants) touched.push_back(p);
+    switch (t->state) {
+      case State::kActive:
+        ts.detail = touched.empty() ? "no operation yet" : "touched " + names(touched);
+        break;
+      case State::kPreparing:
+        ts.detail = "waiting for votes of " + names(t->votes_pending);
+        break;
+      case State::kDeciding:
+        ts.detail = "logging the COMMIT decision";
+        break;
+      case State::kCommitted:
+        ts.detail = std::string(t->recovered ? "decision recovered from the log; " : "") +
+                    "waiting for acknowledgements of " + names(t->acks_pending);
+        break;
+    }
+    st.txns.push_back(std::move(ts));
+  }
+  auto& c = st.counters;
+  c.emplace_back("txns_active", by_state[static_cast<int>(State::kActive)]);
+  c.emplace_back("txns_preparing", by_state[static_cast<int>(State::kPreparing)]);
+  c.emplace_back("txns_deciding", by_state[static_cast<int>(State::kDeciding)]);
+  c.emplace_back("txns_committed_unacknowledged", by_state[static_cast<int>(State::kCommitted)]);
+  c.emplace_back("committed", committed_);
+  uint64_t aborted = 0;
+  for (const auto& [reason, count] : aborted_) aborted += count;
+  c.emplace_back("aborted", aborted);
+  for (const auto& [reason, count] : aborted_) {
+    c.emplace_back("aborted." + std::string(AbortReasonName(reason)), count);
+  }
+  c.emplace_back("wal_durable_lsn", log_->durable_lsn());
+  Reply r;
+  r.node = self_->name;
+  r.role = "coordinator";
+  r.status = std::move(st);
+  Send(to, r);
 }
 
 void CoordinatorServer::HandleQueryOutcome(const TxnId& id, const ReplyToPtr& to) {

@@ -98,6 +98,7 @@ class CoordinatorServer {
     std::set<size_t> yes_voters;    // phase 2 set (C2)
     std::set<size_t> acks_pending;  // (C3)
     EventLoop::Clock::time_point last_activity{};
+    EventLoop::Clock::time_point created_at{};  // BEGIN (or recovery); STATUS shows age
     bool recovered = false;
     Lsn decision_lsn = 0;  // its DECISION_COMMIT record, which the log must keep until END
   };
@@ -120,6 +121,7 @@ class CoordinatorServer {
   void HandleCommit(const TxnId& id, ReplyToPtr to);
   void HandleAbort(const TxnId& id, ReplyToPtr to);
   void HandleQueryOutcome(const TxnId& id, const ReplyToPtr& to);
+  void HandleStatus(const StatusRequest& req, const ReplyToPtr& to);
 
   // Looks up a transaction a client names; replies with the error and returns nullptr when
   // it is unknown, finished, or busy with another request.
@@ -166,6 +168,11 @@ class CoordinatorServer {
   std::unordered_map<TxnId, Finished, TxnIdHash> finished_;  // bounded, FIFO
   std::deque<TxnId> finished_order_;
   std::string buffer_;
+
+  // Since start, for STATUS.
+  const EventLoop::Clock::time_point started_at_ = EventLoop::Now();
+  uint64_t committed_ = 0;
+  std::map<AbortReason, uint64_t> aborted_;  // by reason
 };
 
 }  // namespace kv2pc::coordinator

@@ -137,4 +137,37 @@ bool LockManager::Holds(const TxnId& txn, std::string_view key, LockMode mode) c
   return mode == LockMode::kShared || it->second.mode == LockMode::kExclusive;
 }
 
+size_t LockManager::HeldBy(const TxnId& txn) const {
+  auto it = held_.find(txn);
+  return it == held_.end() ? 0 : it->second.size();
+}
+
+const std::string* LockManager::WaitingFor(const TxnId& txn) const {
+  auto it = waiting_.find(txn);
+  return it == waiting_.end() ? nullptr : &it->second;
+}
+
+std::vector<LockManager::KeyView> LockManager::Describe(size_t limit) const {
+  std::vector<const std::pair<const std::string, KeyLock>*> entries;
+  entries.reserve(keys_.size());
+  for (const auto& entry : keys_) entries.push_back(&entry);
+  auto contended_first = [](const auto* a, const auto* b) {
+    bool wa = !a->second.waiters.empty(), wb = !b->second.waiters.empty();
+    return wa != wb ? wa : a->first < b->first;
+  };
+  size_t n = std::min(limit, entries.size());
+  std::partial_sort(entries.begin(), entries.begin() + static_cast<ptrdiff_t>(n), entries.end(),
+                    contended_first);
+  std::vector<KeyView> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; i++) {
+    const auto& [key, lock] = *entries[i];
+    KeyView v{key, lock.mode, {lock.holders.begin(), lock.holders.end()}, {}};
+    std::sort(v.holders.begin(), v.holders.end());
+    for (const Waiter& w : lock.waiters) v.waiters.emplace_back(w.prio.id, w.mode);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 }  // namespace kv2pc::participant

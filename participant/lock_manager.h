@@ -82,6 +82,19 @@ class LockManager {
   bool Holds(const TxnId& txn, std::string_view key, LockMode mode) const;
   size_t locked_keys() const { return keys_.size(); }
   size_t waiting() const { return waiting_.size(); }
+  // Keys `txn` holds a lock on; the key it waits for, or nullptr.
+  size_t HeldBy(const TxnId& txn) const;
+  const std::string* WaitingFor(const TxnId& txn) const;
+  // One locked key as STATUS shows it: holders (sorted by id) and waiters in queue order.
+  struct KeyView {
+    std::string key;
+    LockMode mode;
+    std::vector<TxnId> holders;
+    std::vector<std::pair<TxnId, LockMode>> waiters;
+  };
+  // At most `limit` locked keys: those with waiters first (the contended ones), then by key.
+  // O(locked keys * log): meant for operators, not for the request path.
+  std::vector<KeyView> Describe(size_t limit) const;
 
  private:
   struct Waiter {

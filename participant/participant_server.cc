@@ -1,6 +1,9 @@
 // Participant event loop and 2PC state machine. See participant_server.h and transaction.h.
 #include "participant/participant_server.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "common/codec.h"
 #include "common/logging.h"
 #include "common/transport.h"
@@ -110,6 +113,7 @@ Status ParticipantServer::Recover() {
     t->recovered = true;
     t->prepare_lsn = p.lsn;
     t->prepared_at = EventLoop::Now();
+    t->created_at = t->prepared_at;
     for (const auto& w : p.writes) {
       t->writes[w.key] = w.value;
       // Priority 0 (the PREPARE record does not keep the timestamp): an in-doubt transaction
@@ -189,6 +193,8 @@ void ParticipantServer::Dispatch(Message msg, ReplyToPtr to) {
           r.node = self_->name;
           r.role = "participant";
           Send(to, r);
+        } else if constexpr (std::is_same_v<T, StatusRequest>) {
+          HandleStatus(body, std::move(to));
         } else {
           Send(to, Reply::Error(ErrorCode::kMalformedRequest,
                                 std::string(MsgTypeName(msg.type())) +
@@ -224,6 +230,7 @@ Transaction* ParticipantServer::ActiveTxnFor(const TxnId& id, uint32_t seq, uint
     auto t = std::make_unique<Transaction>();
     t->id = id;
     t->ts = ts;
+    t->created_at = EventLoop::Now();
     it = txns_.emplace(id, std::move(t)).first;
   }
   Transaction* t = it->second.get();
@@ -418,6 +425,7 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
     locks_.ReleaseAll(id);
     txns_.erase(id);
     Forget(id, true);
+    read_only_++;
     Reply r;
     r.vote = Vote::kReadOnly;
     Send(to, r);
@@ -525,6 +533,7 @@ void ParticipantServer::CommitPrepared(Transaction* t, const ReplyToPtr& ack_to)
   TxnId id = t->id;
   t->state = TxnState::kCommitted;
   t->writes.clear();
+  committed_++;
   locks_.ReleaseAll(id);
   Lsn commit_lsn = *lsn;
   waiters_->WhenDurable(commit_lsn, [this, id, ack_to, commit_lsn,
@@ -598,6 +607,88 @@ void ParticipantServer::AbortTxn(Transaction* t, AbortReason reason, const std::
   txns_.erase(id);  // t is gone from here on
   locks_.ReleaseAll(id);
   Forget(id, false);
+  aborted_[reason]++;
+}
+
+void ParticipantServer::HandleStatus(const StatusRequest& req, ReplyToPtr to) {
+  const size_t limit =
+      std::min(req.limit.value_or(StatusRequest::kDefaultLimit), StatusRequest::kMaxLimit);
+  const auto now = EventLoop::Now();
+  auto ms_since = [now](EventLoop::Clock::time_point t) {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count());
+  };
+  NodeStatus st;
+  st.uptime_ms = ms_since(started_at_);
+
+  uint64_t by_state[5] = {};
+  uint64_t in_doubt = 0;
+  std::vector<const Transaction*> txns;
+  txns.reserve(txns_.size());
+  for (const auto& [id, t] : txns_) {
+    by_state[static_cast<int>(t->state)]++;
+    in_doubt += t->recovered && t->state == TxnState::kPrepared;
+    txns.push_back(t.get());
+  }
+  st.txns_total = txns.size();
+  size_t n = std::min(limit, txns.size());
+  auto oldest_first = [](const Transaction* a, const Transaction* b) {
+    return std::tie(a->created_at, a->id) < std::tie(b->created_at, b->id);
+  };
+  std::partial_sort(txns.begin(), txns.begin() + static_cast<ptrdiff_t>(n), txns.end(),
+                    oldest_first);
+  for (size_t i = 0; i < n; i++) {
+    const Transaction* t = txns[i];
+    TxnStatus ts{t->id,
+                 TxnStateName(t->state),
+                 t->ts,
+                 ms_since(t->created_at),
+                 static_cast<uint32_t>(locks_.HeldBy(t->id)),
+                 std::nullopt,
+                 ""};
+    if (const std::string* key = locks_.WaitingFor(t->id); key != nullptr) ts.waiting_for = *key;
+    if (t->recovered && t->state == TxnState::kPrepared) {
+      ts.detail = "in doubt since restart: PREPARE at LSN " + std::to_string(t->prepare_lsn) +
+                  ", asking " + CoordinatorName(t->id.coordinator) + " for the outcome";
+    } else if (t->state == TxnState::kPrepared) {
+      ts.detail = "voted YES " + std::to_string(ms_since(t->prepared_at)) +
+                  " ms ago; waiting for the decision";
+    }
+    st.txns.push_back(std::move(ts));
+  }
+
+  st.locks_total = locks_.locked_keys();
+  auto mode_name = [](LockMode m) { return m == LockMode::kExclusive ? "X" : "S"; };
+  for (LockManager::KeyView& v : locks_.Describe(limit)) {
+    LockStatus l{std::move(v.key), mode_name(v.mode), std::move(v.holders), {}};
+    for (const auto& [id, mode] : v.waiters) l.waiters.push_back(LockWaiter{id, mode_name(mode)});
+    st.locks.push_back(std::move(l));
+  }
+
+  auto& c = st.counters;
+  c.emplace_back("txns_active", by_state[static_cast<int>(TxnState::kActive)]);
+  c.emplace_back("txns_preparing", by_state[static_cast<int>(TxnState::kPreparing)]);
+  c.emplace_back("txns_prepared", by_state[static_cast<int>(TxnState::kPrepared)]);
+  c.emplace_back("txns_in_doubt", in_doubt);
+  c.emplace_back("txns_committing", by_state[static_cast<int>(TxnState::kCommitted)]);
+  c.emplace_back("locked_keys", locks_.locked_keys());
+  c.emplace_back("lock_waits", locks_.waiting());
+  c.emplace_back("keys", data_.size());
+  c.emplace_back("committed", committed_);
+  c.emplace_back("read_only", read_only_);
+  uint64_t aborted = 0;
+  for (const auto& [reason, count] : aborted_) aborted += count;
+  c.emplace_back("aborted", aborted);
+  for (const auto& [reason, count] : aborted_) {
+    c.emplace_back("aborted." + std::string(AbortReasonName(reason)), count);
+  }
+  c.emplace_back("wal_durable_lsn", log_->durable_lsn());
+
+  Reply r;
+  r.node = self_->name;
+  r.role = "participant";
+  r.status = std::move(st);
+  Send(to, r);
 }
 
 void ParticipantServer::Forget(const TxnId& id, bool committed) {

@@ -86,6 +86,7 @@ class ParticipantServer {
   void HandlePrepare(const PrepareRequest& req, ReplyToPtr to);
   void HandleDecideCommit(const DecideCommitRequest& req, ReplyToPtr to);
   void HandleDecideAbort(const DecideAbortRequest& req, ReplyToPtr to);
+  void HandleStatus(const StatusRequest& req, ReplyToPtr to);
   void Send(const ReplyToPtr& to, const Reply& reply);
 
   // Transaction steps.
@@ -148,6 +149,12 @@ class ParticipantServer {
   std::vector<wal::WriteOp> dirty_;
   Lsn dirty_lsn_ = 0;
   std::string buffer_;  // reused encode buffer
+
+  // Since start, for STATUS.
+  const EventLoop::Clock::time_point started_at_ = EventLoop::Now();
+  uint64_t committed_ = 0;                   // transactions committed here (COMMIT logged)
+  uint64_t read_only_ = 0;                   // transactions that voted READ_ONLY
+  std::map<AbortReason, uint64_t> aborted_;  // transactions rolled back here, by reason
 };
 
 }  // namespace kv2pc::participant

@@ -152,5 +152,20 @@ TEST_F(CliTest, PingOfUnknownNodeNameExitsTwo) {
   EXPECT_EQ(ping.status, kExitUsage);
 }
 
+TEST_F(CliTest, StatusWithoutClusterOrOfUnknownNodeExitsTwo) {
+  testing::TempDir dir;
+  CliRun all = RunWith({"--data-dir", dir.path(), "status"}, CliEnvironment{});
+  EXPECT_EQ(all.status, kExitUsage);
+  EXPECT_EQ(all.err.rfind("error: no cluster layout ", 0), 0u) << all.err;
+  CliRun one = RunWith({"--data-dir", dir.path(), "status", "participant-9"}, CliEnvironment{});
+  EXPECT_EQ(one.status, kExitUsage);
+}
+
+TEST_F(CliTest, StatusOfANodeThatDoesNotAnswerExitsThree) {
+  CliRun run = Cli({"--timeout-ms", "100", "status", DeadEndpoint()});
+  EXPECT_EQ(run.status, kExitError);
+  EXPECT_NE(run.out.find(": no answer ("), std::string::npos) << run.out;
+}
+
 }  // namespace
 }  // namespace kv2pc

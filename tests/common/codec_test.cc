@@ -110,6 +110,47 @@ std::string Pack(const std::function<void(msgpack::packer<msgpack::sbuffer>&)>& 
   return std::string(buf.data(), buf.size());
 }
 
+TEST(CodecTest, StatusRequestAndReplyRoundTrip) {
+  EXPECT_FALSE(std::get<StatusRequest>(RoundTrip({1, StatusRequest{}}).body).limit.has_value());
+  EXPECT_EQ(std::get<StatusRequest>(RoundTrip({1, StatusRequest{7}}).body).limit, 7u);
+
+  Reply r;
+  r.node = "participant-1";
+  r.role = "participant";
+  NodeStatus st;
+  st.uptime_ms = 1234;
+  st.counters = {{"txns_active", 2}, {"aborted.LOCK_TIMEOUT", 1}};
+  st.txns.push_back(TxnStatus{kTxn, "ACTIVE", 99, 15, 2, std::string("k\x00", 2), "detail"});
+  st.txns.push_back(TxnStatus{TxnId{0, 1, 2}, "PREPARED", 1, 16, 1, std::nullopt, ""});
+  st.txns_total = 5;
+  st.locks.push_back(LockStatus{"k", "X", {kTxn}, {{TxnId{0, 1, 2}, "S"}, {TxnId{0, 1, 3}, "X"}}});
+  st.locks.push_back(LockStatus{"j", "S", {kTxn, TxnId{0, 1, 2}}, {}});
+  st.locks_total = 2;
+  r.status = st;
+  std::string bytes = EncodeMessage({9, r});
+  Result<Message> d = DecodeMessage(bytes, nullptr, kReplyLimits);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const Reply& got = std::get<Reply>(d->body);
+  EXPECT_EQ(got.node, "participant-1");
+  ASSERT_TRUE(got.status.has_value());
+  EXPECT_EQ(*got.status, st);
+}
+
+TEST(CodecTest, ServersDecodeWithRequestLimitsSoListsAreRefused) {
+  // A body with a long array is fine in a STATUS reply (client side) but not in anything a
+  // server decodes: a small message cannot make a server allocate thousands of objects.
+  Reply r;
+  NodeStatus st;
+  for (int i = 0; i < 100; i++)
+    st.locks.push_back(LockStatus{"k" + std::to_string(i), "S", {}, {}});
+  r.status = st;
+  std::string bytes = EncodeMessage({1, r});
+  EXPECT_TRUE(DecodeMessage(bytes, nullptr, kReplyLimits).ok());
+  Result<Message> strict = DecodeMessage(bytes);
+  ASSERT_FALSE(strict.ok());
+  EXPECT_EQ(DecodeErrorCode(strict.status()), ErrorCode::kMalformedRequest);
+}
+
 TEST(CodecTest, RejectsEmptyAndGarbage) {
   EXPECT_TRUE(DecodeMessage("").status().IsInvalidArgument());
   std::mt19937 rng(42);
