@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -389,34 +390,112 @@ namespace {
 
 class DeadlockTest : public EndToEndTest {};
 
-TEST_F(DeadlockTest, CrossParticipantLockCycleEndsByWaitDieNotByTimeout) {
-  // Lock waits would time out only after a minute: every round must end by wait-die.
+TEST_F(DeadlockTest, ThousandConcurrentCrossParticipantCyclesAllEndByWaitDie) {
+  // 8 pairs of clients, each pair on its own keys a_i (participant-0) and b_i (participant-1),
+  // run 125 rounds each, all pairs at once: 1,000 lock cycles. In a round, T1 (older) locks
+  // a_i and T2 (younger) locks b_i; then, together, T1 asks for b_i and T2 for a_i. Lock
+  // waits would time out only after a minute, and the clients give up after 30 s: every
+  // round must end by wait-die -- the younger dies, the older gets its lock and commits.
   cluster_ = std::make_unique<TestCluster>(2, std::vector<std::string>{},
                                            std::vector<std::string>{"--lock-timeout-ms", "60000"});
   ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
-  auto keys = KeysOnEveryParticipant(*cluster_, 1, "cycle:");  // a on P0, b on P1
-  auto c1 = Connect(*cluster_), c2 = Connect(*cluster_);
-  for (int round = 0; round < 20; round++) {
-    auto t1 = c1->Begin();  // older
-    auto t2 = c2->Begin();  // younger
-    ASSERT_TRUE(t1.ok() && t2.ok());
-    ASSERT_TRUE(c1->Put(*t1, keys[0], "t1").ok());
-    ASSERT_TRUE(c2->Put(*t2, keys[1], "t2").ok());
-    // Now T1 wants b (held by T2) and T2 wants a (held by T1), at the same time.
-    Status s1, s2;
-    std::thread a([&] { s1 = c1->Put(*t1, keys[1], "t1"); });
-    std::thread b([&] { s2 = c2->Put(*t2, keys[0], "t2"); });
-    a.join();
-    b.join();
-    // The younger dies (now, or when it asks); the older gets its lock and commits.
-    EXPECT_TRUE(s2.IsAborted()) << s2.ToString();
-    EXPECT_EQ(c2->last_abort_reason(), AbortReason::kDeadlockAvoidance);
-    ASSERT_TRUE(s1.ok()) << s1.ToString();
-    ASSERT_TRUE(c1->Commit(*t1).ok());
+#if defined(__SANITIZE_THREAD__)
+  constexpr int kPairs = 8, kRounds = 25;  // TSan runs ~10x slower: 200 cycles
+#else
+  constexpr int kPairs = 8, kRounds = 125;
+#endif
+  HashRing ring(cluster_->participant_names(), cluster_->vnodes());
+  auto key_on = [&](const std::string& node, const std::string& prefix) {
+    for (int i = 0;; i++) {
+      std::string k = prefix + std::to_string(i);
+      if (ring.Owner(k) == node) return k;
+    }
+  };
+  std::atomic<int> cycles{0}, older_committed{0}, younger_died{0};
+  std::vector<std::thread> pairs;
+  for (int p = 0; p < kPairs; p++) {
+    pairs.emplace_back([&, p] {
+      const std::string a = key_on("participant-0", "cyc" + std::to_string(p) + "a:");
+      const std::string b = key_on("participant-1", "cyc" + std::to_string(p) + "b:");
+      auto c1 = Connect(*cluster_, 30000), c2 = Connect(*cluster_, 30000);
+      for (int round = 0; round < kRounds; round++) {
+        auto t1 = c1->Begin();  // older
+        auto t2 = c2->Begin();  // younger
+        ASSERT_TRUE(t1.ok() && t2.ok());
+        ASSERT_TRUE(c1->Put(*t1, a, "t1").ok());
+        ASSERT_TRUE(c2->Put(*t2, b, "t2").ok());
+        Status s1, s2;
+        std::thread second([&] { s2 = c2->Put(*t2, a, "t2"); });
+        s1 = c1->Put(*t1, b, "t1");
+        second.join();
+        cycles++;
+        ASSERT_TRUE(s2.IsAborted()) << "round " << round << ": " << s2.ToString();
+        ASSERT_EQ(c2->last_abort_reason(), AbortReason::kDeadlockAvoidance) << s2.ToString();
+        younger_died++;
+        ASSERT_TRUE(s1.ok()) << "round " << round << ": " << s1.ToString();
+        ASSERT_TRUE(c1->Commit(*t1).ok());
+        older_committed++;
+      }
+    });
   }
-  auto v = c1->Get(keys[1]);
-  ASSERT_TRUE(v.ok());
-  EXPECT_EQ(**v, "t1");
+  for (auto& t : pairs) t.join();
+  EXPECT_EQ(cycles.load(), kPairs * kRounds);
+  EXPECT_EQ(older_committed.load(), kPairs * kRounds);
+  EXPECT_EQ(younger_died.load(), kPairs * kRounds);
+  // Nothing stays locked.
+  for (const std::string& p : cluster_->participant_names()) {
+    auto st = Client::NodeStatus(cluster_->endpoint(p), 1, 5000);
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    EXPECT_EQ(st->status->locks_total, 0u) << p;
+  }
+}
+
+TEST_F(DeadlockTest, OppositeOrderStormOnTwoKeysAlwaysFinishes) {
+  // 16 clients on the same two keys on two participants, half locking a then b, half b then
+  // a, each incrementing both: cycles form constantly, across participants. With retries
+  // (RunTransaction keeps each transaction's age), every transaction commits exactly once.
+  cluster_ = std::make_unique<TestCluster>(2, std::vector<std::string>{},
+                                           std::vector<std::string>{"--lock-timeout-ms", "60000"});
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  auto keys = KeysOnEveryParticipant(*cluster_, 1, "storm:");
+#if defined(__SANITIZE_THREAD__)
+  constexpr int kClients = 16, kEach = 10;
+#else
+  constexpr int kClients = 16, kEach = 40;
+#endif
+  std::atomic<int> failures{0}, retries{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; c++) {
+    threads.emplace_back([&, c] {
+      auto client = Connect(*cluster_, 30000);
+      const std::string &first = keys[c % 2], &second = keys[1 - c % 2];
+      for (int i = 0; i < kEach; i++) {
+        Status s = client->RunTransaction(
+            [&](Client& cl, const TxnId& t) -> Status {
+              for (const std::string* k : {&first, &second}) {
+                KV2PC_ASSIGN_OR_RETURN(std::optional<std::string> v, cl.Get(t, *k));
+                KV2PC_RETURN_IF_ERROR(cl.Put(t, *k, std::to_string(v ? std::stoi(*v) + 1 : 1)));
+              }
+              return Status::OK();
+            },
+            1000);
+        if (!s.ok()) {
+          failures++;
+          ADD_FAILURE() << s.ToString();
+        }
+        retries += client->last_attempts() - 1;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto client = Connect(*cluster_);
+  for (const std::string& k : keys) {
+    auto v = client->Get(k);
+    ASSERT_TRUE(v.ok() && v->has_value());
+    EXPECT_EQ(**v, std::to_string(kClients * kEach)) << k;
+  }
+  std::cerr << kClients * kEach << " transactions, " << retries.load() << " retries\n";
 }
 
 }  // namespace

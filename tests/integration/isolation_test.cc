@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "client/client.h"
+#include "common/partitioner.h"
 #include "tests/testutil/cluster.h"
 
 namespace kv2pc {
@@ -152,42 +156,62 @@ TEST_F(IsolationTest, ReadsRepeatWithinATransaction) {
 }
 
 TEST_F(IsolationTest, BankAuditsAlwaysSeeTheInitialTotal) {
+  // 100 accounts over every participant; 16 clients transfer between random accounts for
+  // 20 s while 2 more run read-only audits summing all balances. Under serializability every
+  // audit sees exactly the initial total, and so does the final sum.
   cluster_ = std::make_unique<TestCluster>(3);
   ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
-  constexpr int kAccounts = 20, kInitial = 100, kTransferers = 6, kAuditors = 2;
+#if defined(__SANITIZE_THREAD__)
+  constexpr int kSeconds = 10;  // TSan: ~10x slower per operation; still thousands of txns
+#else
+  constexpr int kSeconds = 20;
+#endif
+  constexpr int kAccounts = 100, kInitial = 1000, kTransferers = 16, kAuditors = 2;
+  auto account = [](int a) { return "acct:" + std::to_string(a); };
+  {
+    // Every participant holds some accounts (so transfers and audits are distributed).
+    HashRing ring(cluster_->participant_names(), cluster_->vnodes());
+    std::set<std::string> owners;
+    for (int a = 0; a < kAccounts; a++) owners.insert(ring.Owner(account(a)));
+    ASSERT_EQ(owners.size(), cluster_->participant_names().size());
+  }
   auto setup = Connect();
   ASSERT_TRUE(setup
-                  ->RunTransaction([](Client& c, const TxnId& t) -> Status {
+                  ->RunTransaction([&](Client& c, const TxnId& t) -> Status {
                     for (int a = 0; a < kAccounts; a++) {
-                      KV2PC_RETURN_IF_ERROR(
-                          c.Put(t, "acct:" + std::to_string(a), std::to_string(kInitial)));
+                      KV2PC_RETURN_IF_ERROR(c.Put(t, account(a), std::to_string(kInitial)));
                     }
                     return Status::OK();
                   })
                   .ok());
   std::atomic<bool> stop{false};
-  std::atomic<int> transfers{0}, audits{0}, bad_audits{0};
+  std::atomic<int> transfers{0}, transfer_retries{0}, audits{0}, audit_retries{0}, failures{0};
+  std::mutex bad_mu;
+  std::vector<std::string> bad_audits;
   std::vector<std::thread> threads;
   for (int i = 0; i < kTransferers; i++) {
     threads.emplace_back([&, i] {
       auto client = Connect();
-      uint64_t rng = 0x9e3779b97f4a7c15ULL * (i + 1);
+      std::mt19937_64 rng(i + 1);
       while (!stop) {
-        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-        int from = static_cast<int>(rng % kAccounts),
-            to = static_cast<int>((rng >> 20) % kAccounts);
+        int from = static_cast<int>(rng() % kAccounts), to = static_cast<int>(rng() % kAccounts);
         if (from == to) continue;
+        const int want = static_cast<int>(rng() % 50) + 1;
         Status s = client->RunTransaction([&](Client& c, const TxnId& t) -> Status {
-          auto a = c.Get(t, "acct:" + std::to_string(from));
-          if (!a.ok()) return a.status();
-          auto b = c.Get(t, "acct:" + std::to_string(to));
-          if (!b.ok()) return b.status();
-          int amount = std::min(5, std::stoi(**a));
-          KV2PC_RETURN_IF_ERROR(
-              c.Put(t, "acct:" + std::to_string(from), std::to_string(std::stoi(**a) - amount)));
-          return c.Put(t, "acct:" + std::to_string(to), std::to_string(std::stoi(**b) + amount));
+          KV2PC_ASSIGN_OR_RETURN(std::optional<std::string> a, c.Get(t, account(from)));
+          KV2PC_ASSIGN_OR_RETURN(std::optional<std::string> b, c.Get(t, account(to)));
+          if (!a || !b) return Status::Internal("an account is missing");
+          int amount = std::min(want, std::stoi(*a));  // balances never go negative
+          KV2PC_RETURN_IF_ERROR(c.Put(t, account(from), std::to_string(std::stoi(*a) - amount)));
+          return c.Put(t, account(to), std::to_string(std::stoi(*b) + amount));
         });
-        if (s.ok()) transfers++;
+        if (s.ok()) {
+          transfers++;
+          transfer_retries += client->last_attempts() - 1;
+        } else if (!stop) {
+          failures++;
+          ADD_FAILURE() << "transfer: " << s.ToString();
+        }
       }
     });
   }
@@ -195,29 +219,51 @@ TEST_F(IsolationTest, BankAuditsAlwaysSeeTheInitialTotal) {
     threads.emplace_back([&] {
       auto client = Connect();
       while (!stop) {
-        int total = 0;
+        long total = 0;
         Status s = client->RunTransaction([&](Client& c, const TxnId& t) -> Status {
           total = 0;
           for (int a = 0; a < kAccounts; a++) {
-            auto v = c.Get(t, "acct:" + std::to_string(a));
-            if (!v.ok()) return v.status();
-            total += std::stoi(**v);
+            KV2PC_ASSIGN_OR_RETURN(std::optional<std::string> v, c.Get(t, account(a)));
+            if (!v) return Status::Internal("an account is missing");
+            total += std::stol(*v);
           }
           return Status::OK();
         });
-        if (!s.ok()) continue;
+        if (!s.ok()) {
+          if (!stop) {
+            failures++;
+            ADD_FAILURE() << "audit: " << s.ToString();
+          }
+          continue;
+        }
         audits++;
-        if (total != kAccounts * kInitial) bad_audits++;
+        audit_retries += client->last_attempts() - 1;
+        if (total != kAccounts * kInitial) {
+          std::lock_guard<std::mutex> lock(bad_mu);
+          bad_audits.push_back(std::to_string(total));
+        }
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::seconds(5));
+  std::this_thread::sleep_for(std::chrono::seconds(kSeconds));
   stop = true;
   for (auto& t : threads) t.join();
-  EXPECT_GT(transfers.load(), 0);
-  EXPECT_GT(audits.load(), 0);
-  EXPECT_EQ(bad_audits.load(), 0);
-  std::cerr << transfers.load() << " transfers, " << audits.load() << " audits\n";
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(transfers.load(), 100);
+  EXPECT_GT(audits.load(), 5);
+  EXPECT_TRUE(bad_audits.empty()) << bad_audits.size() << " audits saw another total, e.g. "
+                                  << bad_audits.front();
+  long final_total = 0;
+  for (int a = 0; a < kAccounts; a++) {
+    auto v = setup->Get(account(a));
+    ASSERT_TRUE(v.ok() && v->has_value()) << a;
+    EXPECT_GE(std::stol(**v), 0) << account(a);
+    final_total += std::stol(**v);
+  }
+  EXPECT_EQ(final_total, kAccounts * kInitial);
+  std::cerr << transfers.load() << " transfers (" << transfer_retries.load() << " retries), "
+            << audits.load() << " audits (" << audit_retries.load() << " retries) in " << kSeconds
+            << " s\n";
 }
 
 }  // namespace
