@@ -277,9 +277,19 @@ Status Client::RunTransaction(const std::function<Status(Client&, const TxnId&)>
 }
 
 Result<std::optional<std::string>> Client::Get(const TxnId& txn, std::string_view key) {
+  return GetInTxn(txn, key, false);
+}
+
+Result<std::optional<std::string>> Client::GetForUpdate(const TxnId& txn, std::string_view key) {
+  return GetInTxn(txn, key, true);
+}
+
+Result<std::optional<std::string>> Client::GetInTxn(const TxnId& txn, std::string_view key,
+                                                    bool for_update) {
   KV2PC_RETURN_IF_ERROR(CheckTxn(txn));
   KV2PC_RETURN_IF_ERROR(CheckKey(key));
-  KV2PC_ASSIGN_OR_RETURN(Reply reply, Call(GetRequest{txn, std::string(key)}, "GET", false));
+  KV2PC_ASSIGN_OR_RETURN(Reply reply,
+                         Call(GetRequest{txn, std::string(key), for_update}, "GET", false));
   if (!reply.found.value_or(false)) return std::optional<std::string>();
   return std::optional<std::string>(std::move(reply.value).value_or(std::string()));
 }

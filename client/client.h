@@ -56,7 +56,7 @@ class Client {
   ~Client();
 
   // Starts a transaction; the coordinator assigns its id.
-  // `ts`: the wait-die priority to keep when retrying an aborted transaction (see
+  // `ts`: the wound-wait priority to keep when retrying an aborted transaction (see
   // RunTransaction); nullopt lets the coordinator assign one. last_ts() then tells it.
   Result<TxnId> Begin(std::optional<uint64_t> ts = std::nullopt);
   uint64_t last_ts() const { return last_ts_; }
@@ -65,7 +65,7 @@ class Client {
   // aborted for a reason a retry can fix (DEADLOCK_AVOIDANCE, LOCK_TIMEOUT, IDLE_TIMEOUT,
   // PARTICIPANT_RESTARTED, PARTICIPANT_UNAVAILABLE, VOTE_TIMEOUT), with exponential backoff
   // and jitter (1 ms doubling to 100 ms). Every retry keeps the first attempt's timestamp, so
-  // wait-die lets it win eventually (docs/architecture.md, "Locking"). `fn` does the reads
+  // wound-wait lets it win eventually (docs/architecture.md, "Locking"). `fn` does the reads
   // and writes through this client with the id it is given; if it returns an error, the
   // transaction is aborted and that error returned (not retried). Gives up after
   // `max_attempts` with the last error. A commit whose outcome is unknown (TimedOut) is
@@ -78,6 +78,11 @@ class Client {
   // Reads `key` in transaction `txn` (under a shared lock until commit/abort).
   // Returns std::nullopt when the key does not exist.
   Result<std::optional<std::string>> Get(const TxnId& txn, std::string_view key);
+  // Reads `key` under an exclusive lock (SELECT ... FOR UPDATE): use it for a key the
+  // transaction will write after reading. Two transactions that both read a hot key with
+  // Get() and then write it make one of them die at the S->X upgrade; with GetForUpdate the
+  // second simply waits (or dies at once, if younger) before reading.
+  Result<std::optional<std::string>> GetForUpdate(const TxnId& txn, std::string_view key);
   // Writes (or deletes) `key` in `txn`; visible to others after Commit.
   Status Put(const TxnId& txn, std::string_view key, std::string_view value);
   Status Del(const TxnId& txn, std::string_view key);
@@ -124,6 +129,8 @@ class Client {
   Status CheckKey(std::string_view key);
   Status CheckValue(std::string_view value);
   Status CheckTxn(const TxnId& txn);
+  Result<std::optional<std::string>> GetInTxn(const TxnId& txn, std::string_view key,
+                                              bool for_update);
 
   // Constant after construction.
   const ClientOptions options_;

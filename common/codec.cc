@@ -69,7 +69,13 @@ void EncodeTxnKey(Packer& pk, const std::optional<TxnId>& txn, std::string_view 
   PackStr(pk, "key");
   PackBin(pk, key);
 }
-void EncodeBody(Packer& pk, const GetRequest& m) { EncodeTxnKey(pk, m.txn, m.key, 0); }
+void EncodeBody(Packer& pk, const GetRequest& m) {
+  EncodeTxnKey(pk, m.txn, m.key, m.for_update ? 1 : 0);
+  if (m.for_update) {
+    PackStr(pk, "for_update");
+    pk.pack(true);
+  }
+}
 void EncodeBody(Packer& pk, const DeleteRequest& m) { EncodeTxnKey(pk, m.txn, m.key, 0); }
 void EncodeBody(Packer& pk, const PutRequest& m) {
   EncodeTxnKey(pk, m.txn, m.key, 1);
@@ -77,11 +83,15 @@ void EncodeBody(Packer& pk, const PutRequest& m) {
   PackBin(pk, m.value);
 }
 void EncodeBody(Packer& pk, const ReadRequest& m) {
-  EncodeTxnKey(pk, m.txn, m.key, 2);
+  EncodeTxnKey(pk, m.txn, m.key, m.for_update ? 3 : 2);
   PackStr(pk, "seq");
   pk.pack(m.seq);
   PackStr(pk, "ts");
   pk.pack(m.ts);
+  if (m.for_update) {
+    PackStr(pk, "for_update");
+    pk.pack(true);
+  }
 }
 void EncodeBody(Packer& pk, const WriteRequest& m) {
   EncodeTxnKey(pk, m.txn, m.key, 3);
@@ -114,6 +124,19 @@ void EncodeBody(Packer& pk, const PrepareRequest& m) {
 void EncodeBody(Packer& pk, const DecideCommitRequest& m) { EncodeTxnOnly(pk, m); }
 void EncodeBody(Packer& pk, const DecideAbortRequest& m) { EncodeTxnOnly(pk, m); }
 void EncodeBody(Packer& pk, const QueryOutcomeRequest& m) { EncodeTxnOnly(pk, m); }
+void EncodeBody(Packer& pk, const AbortNoticeRequest& m) {
+  pk.pack_map(1 + (m.reason != AbortReason::kNone) + !m.error.empty());
+  PackStr(pk, "txn");
+  PackTxn(pk, m.txn);
+  if (m.reason != AbortReason::kNone) {
+    PackStr(pk, "reason");
+    PackStr(pk, AbortReasonName(m.reason));
+  }
+  if (!m.error.empty()) {
+    PackStr(pk, "error");
+    PackStr(pk, m.error);
+  }
+}
 
 void EncodeTxnStatus(Packer& pk, const TxnStatus& t) {
   pk.pack_map(5 + (t.waiting_for ? 1 : 0) + (t.detail.empty() ? 0 : 1));
@@ -347,6 +370,18 @@ Status RequiredUint64(const Fields& f, std::string_view name, uint64_t* out) {
   return GetUint(*o, name, UINT64_MAX, out);
 }
 
+// An optional bool field: absent or nil = false.
+Status OptionalBool(const Fields& f, std::string_view name, bool* out) {
+  const msgpack::object* o = f.Find(name);
+  if (o == nullptr || o->type == msgpack::type::NIL) {
+    *out = false;
+    return Status::OK();
+  }
+  if (o->type != msgpack::type::BOOLEAN) return Malformed(std::string(name) + " is not a bool");
+  *out = o->via.boolean;
+  return Status::OK();
+}
+
 template <typename E>
 Status EnumByName(const Fields& f, std::string_view name, std::string_view (*namer)(E),
                   std::initializer_list<E> values, std::optional<E>* out) {
@@ -524,6 +559,7 @@ Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
       GetRequest m;
       KV2PC_RETURN_IF_ERROR(OptionalTxn(f, &m.txn));
       KV2PC_RETURN_IF_ERROR(RequiredBytes(f, "key", &m.key));
+      KV2PC_RETURN_IF_ERROR(OptionalBool(f, "for_update", &m.for_update));
       return MessageBody(std::move(m));
     }
     case MsgType::kPut: {
@@ -545,6 +581,7 @@ Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
       KV2PC_RETURN_IF_ERROR(RequiredBytes(f, "key", &m.key));
       KV2PC_RETURN_IF_ERROR(RequiredUint32(f, "seq", &m.seq));
       KV2PC_RETURN_IF_ERROR(RequiredUint64(f, "ts", &m.ts));
+      KV2PC_RETURN_IF_ERROR(OptionalBool(f, "for_update", &m.for_update));
       return MessageBody(std::move(m));
     }
     case MsgType::kPrepare: {
@@ -578,6 +615,17 @@ Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
       KV2PC_TXN_ONLY(kDecideAbort, DecideAbortRequest)
       KV2PC_TXN_ONLY(kQueryOutcome, QueryOutcomeRequest)
 #undef KV2PC_TXN_ONLY
+    case MsgType::kAbortNotice: {
+      AbortNoticeRequest m;
+      KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &m.txn));
+      if (const msgpack::object* o = Present(f, "reason"); o != nullptr) {
+        std::string s;
+        KV2PC_RETURN_IF_ERROR(GetString(*o, "reason", &s));
+        m.reason = ParseAbortReason(s).value_or(AbortReason::kNone);
+      }
+      KV2PC_RETURN_IF_ERROR(OptionalString(f, "error", &m.error));
+      return MessageBody(std::move(m));
+    }
     case MsgType::kReply: {
       Reply r;
       KV2PC_RETURN_IF_ERROR(DecodeReply(f, &r));
@@ -601,6 +649,7 @@ bool KnownType(uint64_t t) {
     case MsgType::kDecideCommit:
     case MsgType::kDecideAbort:
     case MsgType::kQueryOutcome:
+    case MsgType::kAbortNotice:
     case MsgType::kPing:
     case MsgType::kStatus:
     case MsgType::kReply:

@@ -115,6 +115,7 @@ MsgType Message::type() const {
         if constexpr (std::is_same_v<T, DecideCommitRequest>) return MsgType::kDecideCommit;
         if constexpr (std::is_same_v<T, DecideAbortRequest>) return MsgType::kDecideAbort;
         if constexpr (std::is_same_v<T, QueryOutcomeRequest>) return MsgType::kQueryOutcome;
+        if constexpr (std::is_same_v<T, AbortNoticeRequest>) return MsgType::kAbortNotice;
         if constexpr (std::is_same_v<T, PingRequest>) return MsgType::kPing;
         if constexpr (std::is_same_v<T, StatusRequest>) return MsgType::kStatus;
         if constexpr (std::is_same_v<T, Reply>) return MsgType::kReply;
@@ -148,6 +149,8 @@ std::string_view MsgTypeName(MsgType type) {
       return "DECIDE_ABORT";
     case MsgType::kQueryOutcome:
       return "QUERY_OUTCOME";
+    case MsgType::kAbortNotice:
+      return "ABORT_NOTICE";
     case MsgType::kPing:
       return "PING";
     case MsgType::kStatus:

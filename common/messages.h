@@ -37,6 +37,7 @@ enum class MsgType : uint8_t {
   kDecideAbort = 20,   // phase 2: the decision is ABORT (or the transaction is abandoned)
   // Participant -> coordinator.
   kQueryOutcome = 24,  // what became of this transaction? (recovery of an in-doubt txn)
+  kAbortNotice = 25,   // I rolled back my part of this transaction (e.g. wounded): abort it
   // Anyone -> any node.
   kPing = 32,    // liveness and identity
   kStatus = 33,  // what the node is doing: transactions by state, locks held and waited for
@@ -76,7 +77,7 @@ enum class AbortReason : uint8_t {
   kIdleTimeout,             // no request for --txn-idle-timeout-ms
   kOperationFailed,         // a read/write failed (e.g. oversized input): txn rolled back
   kLogFailure,              // the coordinator could not log its decision
-  kDeadlockAvoidance,       // wait-die: it would have waited for an older transaction
+  kDeadlockAvoidance,       // wound-wait: an older transaction needed its lock (wounded)
 };
 std::string_view AbortReasonName(AbortReason reason);
 std::optional<AbortReason> ParseAbortReason(std::string_view name);
@@ -91,7 +92,7 @@ std::string_view OutcomeName(Outcome outcome);
 // ---- Bodies. Field comments give the map key, msgpack type, and presence. ----
 
 struct BeginRequest {
-  // "ts": uint, optional. The wait-die priority to keep: a client retrying a transaction that
+  // "ts": uint, optional. The wound-wait priority to keep: a client retrying a transaction that
   // was aborted passes the first attempt's ts, so the retry ages instead of starting young
   // (it cannot starve). Absent = the coordinator assigns a new one.
   std::optional<uint64_t> ts;
@@ -100,6 +101,10 @@ struct BeginRequest {
 struct GetRequest {
   std::optional<TxnId> txn;  // "txn": [u32,u32,u64]; absent = one-shot transaction
   std::string key;           // "key": bin (str accepted); <= 256 bytes
+  // "for_update": bool, optional (absent = false). Read under an exclusive lock, as SELECT ...
+  // FOR UPDATE: for a read-modify-write, it avoids the S->X upgrade that makes two readers of
+  // a hot key abort each other.
+  bool for_update = false;
 };
 
 struct PutRequest {
@@ -127,10 +132,11 @@ struct AbortRequest {
 // transaction it does not know with seq > 0 (or a count that does not match at PREPARE) and
 // refuses, instead of committing a partial write set.
 struct ReadRequest {
-  TxnId txn;         // "txn": required
-  std::string key;   // "key": bin
-  uint32_t seq = 0;  // "seq": uint
-  uint64_t ts = 0;   // "ts": uint, the transaction's wait-die priority (smaller = older)
+  TxnId txn;                // "txn": required
+  std::string key;          // "key": bin
+  uint32_t seq = 0;         // "seq": uint
+  uint64_t ts = 0;          // "ts": uint, the transaction's wound-wait priority (smaller = older)
+  bool for_update = false;  // "for_update": bool, optional: take the X lock (GET for_update)
 };
 
 struct WriteRequest {
@@ -158,6 +164,15 @@ struct QueryOutcomeRequest {
   TxnId txn;  // "txn": required
 };
 
+// A participant rolled back its part of an ACTIVE transaction on its own (wound-wait wounded
+// it) while no request of it was pending there: its coordinator should abort it everywhere
+// now, rather than let it work on (or wait for locks) elsewhere until its next request here.
+struct AbortNoticeRequest {
+  TxnId txn;                                // "txn": required
+  AbortReason reason = AbortReason::kNone;  // "reason": str (abort reason name), optional
+  std::string error;                        // "error": str, optional: why, for the client
+};
+
 struct PingRequest {};
 
 struct StatusRequest {
@@ -173,7 +188,7 @@ struct StatusRequest {
 struct TxnStatus {
   TxnId txn;            // "txn": [u32,u32,u64]
   std::string state;    // "state": str, e.g. ACTIVE, PREPARED (the node's own state names)
-  uint64_t ts = 0;      // "ts": uint, wait-die priority (smaller = older)
+  uint64_t ts = 0;      // "ts": uint, wound-wait priority (smaller = older)
   uint64_t age_ms = 0;  // "age_ms": uint, since the node first saw the transaction
   uint32_t locks = 0;   // "locks": uint, keys it holds locks on (participant)
   std::optional<std::string> waiting_for;  // "waiting_for": bin, the key it waits to lock
@@ -242,7 +257,7 @@ struct Reply {
 using MessageBody =
     std::variant<BeginRequest, GetRequest, PutRequest, DeleteRequest, CommitRequest, AbortRequest,
                  ReadRequest, WriteRequest, PrepareRequest, DecideCommitRequest, DecideAbortRequest,
-                 QueryOutcomeRequest, PingRequest, StatusRequest, Reply>;
+                 QueryOutcomeRequest, AbortNoticeRequest, PingRequest, StatusRequest, Reply>;
 
 struct Message {
   uint64_t request_id = 0;

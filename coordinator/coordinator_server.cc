@@ -155,7 +155,7 @@ void CoordinatorServer::Dispatch(Message msg, ReplyToPtr to) {
         if constexpr (std::is_same_v<T, BeginRequest>) {
           HandleBegin(b.ts, to);
         } else if constexpr (std::is_same_v<T, GetRequest>) {
-          HandleOp(b.txn, std::move(b.key), std::nullopt, std::move(to));
+          HandleOp(b.txn, std::move(b.key), std::nullopt, std::move(to), b.for_update);
         } else if constexpr (std::is_same_v<T, PutRequest>) {
           HandleOp(b.txn, std::move(b.key), std::optional<std::string>(std::move(b.value)),
                    std::move(to));
@@ -167,6 +167,8 @@ void CoordinatorServer::Dispatch(Message msg, ReplyToPtr to) {
           HandleAbort(b.txn, std::move(to));
         } else if constexpr (std::is_same_v<T, QueryOutcomeRequest>) {
           HandleQueryOutcome(b.txn, to);
+        } else if constexpr (std::is_same_v<T, AbortNoticeRequest>) {
+          HandleAbortNotice(b, to);
         } else if constexpr (std::is_same_v<T, PingRequest>) {
           Reply r;
           r.node = self_->name;
@@ -192,10 +194,10 @@ CoordinatorServer::Txn* CoordinatorServer::NewTxn(std::optional<uint64_t> ts) {
   t->id = TxnId{index_, incarnation_, next_seq_++};
   t->created_at = EventLoop::Now();
   if (ts) {
-    t->ts = *ts;  // a retry keeps its age (wait-die cannot starve it)
+    t->ts = *ts;  // a retry keeps its age (wound-wait cannot starve it)
   } else {
     // Microseconds of wall-clock time, kept increasing: comparable across coordinators as far
-    // as their clocks agree (wait-die needs no more; ties are broken by id).
+    // as their clocks agree (wound-wait needs no more; ties are broken by id).
     auto now = std::chrono::duration_cast<std::chrono::microseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
@@ -256,7 +258,8 @@ CoordinatorServer::Txn* CoordinatorServer::ClientTxn(const TxnId& id, const Repl
 }
 
 void CoordinatorServer::HandleOp(const std::optional<TxnId>& txn, std::string key,
-                                 std::optional<std::optional<std::string>> write, ReplyToPtr to) {
+                                 std::optional<std::optional<std::string>> write, ReplyToPtr to,
+                                 bool for_update) {
   // Bad input is refused before it touches anything (the transaction stays usable).
   if (key.size() > kMaxKeySize) {
     Send(to, Reply::Error(ErrorCode::kKeyTooLarge, TooLarge("key", key.size(), kMaxKeySize)));
@@ -277,18 +280,18 @@ void CoordinatorServer::HandleOp(const std::optional<TxnId>& txn, std::string ke
   }
   t->client = std::move(to);
   t->last_activity = EventLoop::Now();
-  RunOp(t, std::move(key), std::move(write));
+  RunOp(t, std::move(key), std::move(write), for_update);
 }
 
 void CoordinatorServer::RunOp(Txn* t, std::string key,
-                              std::optional<std::optional<std::string>> write) {
+                              std::optional<std::optional<std::string>> write, bool for_update) {
   size_t p = ring_->OwnerIndex(key);
   uint32_t seq = t->participants[p]++;
   MessageBody body;
   if (write) {
     body = WriteRequest{t->id, std::move(key), std::move(*write), seq, t->ts};
   } else {
-    body = ReadRequest{t->id, std::move(key), seq, t->ts};
+    body = ReadRequest{t->id, std::move(key), seq, t->ts, for_update};
   }
   TxnId id = t->id;
   participants_.Call(p, std::move(body), options_.op_timeout,
@@ -380,7 +383,10 @@ void CoordinatorServer::OnVote(const TxnId& id, size_t participant, Result<Reply
   }
   if (!r->ok() || !r->vote || *r->vote == Vote::kNo) {
     std::string why = r->error.empty() ? "no reason given" : r->error;
-    Abort(t, Reply::AbortedBecause(AbortReason::kVoteNo, name + " voted NO: " + why));
+    // A NO that says why (e.g. DEADLOCK_AVOIDANCE: wounded before PREPARE arrived) passes the
+    // reason on, so the client knows a retry can succeed.
+    AbortReason reason = r->reason != AbortReason::kNone ? r->reason : AbortReason::kVoteNo;
+    Abort(t, Reply::AbortedBecause(reason, name + " voted NO: " + why));
     return;
   }
   if (*r->vote == Vote::kYes) t->yes_voters.insert(participant);
@@ -521,6 +527,22 @@ void CoordinatorServer::Finish(const TxnId& id, Finished f) {
     finished_.erase(finished_order_.front());
     finished_order_.pop_front();
   }
+}
+
+void CoordinatorServer::HandleAbortNotice(const AbortNoticeRequest& req, const ReplyToPtr& to) {
+  Send(to, Reply{});  // nothing for the participant to wait for
+  auto it = txns_.find(req.txn);
+  if (it == txns_.end()) return;  // already over
+  Txn* t = it->second.get();
+  // Only a transaction that has not voted can be rolled back by a participant, so it cannot
+  // be deciding or committed here; if it is, the notice is stale (a repeat): ignore it.
+  if (t->state != State::kActive && t->state != State::kPreparing) return;
+  spdlog::debug("{}: a participant rolled back its part ({}): aborting it everywhere",
+                req.txn.ToString(), AbortReasonName(req.reason));
+  AbortReason reason =
+      req.reason != AbortReason::kNone ? req.reason : AbortReason::kOperationFailed;
+  Abort(t, Reply::AbortedBecause(reason,
+                                 req.error.empty() ? "a participant rolled it back" : req.error));
 }
 
 void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr& to) {

@@ -87,7 +87,7 @@ class CoordinatorServer {
   // What a one-shot request (GET/PUT/DELETE without txn) still has to answer.
   struct Txn {
     TxnId id;
-    uint64_t ts = 0;  // wait-die priority (smaller = older), sent with every READ/WRITE
+    uint64_t ts = 0;  // wound-wait priority (smaller = older), sent with every READ/WRITE
     State state = State::kActive;
     bool one_shot = false;
     // Participant index -> operations sent to it (its "seq" counter).
@@ -116,19 +116,25 @@ class CoordinatorServer {
 
   void HandleBegin(std::optional<uint64_t> ts, const ReplyToPtr& to);
   // GET, PUT and DELETE: `write` is nullopt for GET; *write is nullopt for DELETE.
+  // `for_update`: a GET that takes the X lock.
   void HandleOp(const std::optional<TxnId>& txn, std::string key,
-                std::optional<std::optional<std::string>> write, ReplyToPtr to);
+                std::optional<std::optional<std::string>> write, ReplyToPtr to,
+                bool for_update = false);
   void HandleCommit(const TxnId& id, ReplyToPtr to);
   void HandleAbort(const TxnId& id, ReplyToPtr to);
   void HandleQueryOutcome(const TxnId& id, const ReplyToPtr& to);
   void HandleStatus(const StatusRequest& req, const ReplyToPtr& to);
+  // A participant rolled back its part of an ACTIVE transaction (e.g. wounded): abort it
+  // everywhere now, answering its pending client request, if any.
+  void HandleAbortNotice(const AbortNoticeRequest& req, const ReplyToPtr& to);
 
   // Looks up a transaction a client names; replies with the error and returns nullptr when
   // it is unknown, finished, or busy with another request.
   Txn* ClientTxn(const TxnId& id, const ReplyToPtr& to);
-  // A new ACTIVE transaction; `ts` is its wait-die priority, or nullopt for a fresh one.
+  // A new ACTIVE transaction; `ts` is its wound-wait priority, or nullopt for a fresh one.
   Txn* NewTxn(std::optional<uint64_t> ts);
-  void RunOp(Txn* t, std::string key, std::optional<std::optional<std::string>> write);
+  void RunOp(Txn* t, std::string key, std::optional<std::optional<std::string>> write,
+             bool for_update);
   void OnOpReply(const TxnId& id, size_t participant, Result<Reply> r);
   void StartCommit(Txn* t);
   void OnVote(const TxnId& id, size_t participant, Result<Reply> r);

@@ -1,4 +1,4 @@
-// Strict 2PL lock table with wait-die. See lock_manager.h.
+// Strict 2PL lock table with wound-wait. See lock_manager.h.
 #include "participant/lock_manager.h"
 
 #include <algorithm>
@@ -30,42 +30,32 @@ LockPriority LockManager::PriorityOf(const TxnId& txn) const {
 }
 
 LockManager::Acquired LockManager::Acquire(const TxnId& txn, uint64_t ts, std::string_view key,
-                                           LockMode mode, WaitFn on_wait_end) {
+                                           LockMode mode, WaitFn on_wait_end,
+                                           std::vector<TxnId>* wound) {
   KV2PC_CHECK(!waiting_.count(txn), "a transaction waits for one lock at a time (L3)");
+  wound->clear();
   auto it = keys_.try_emplace(std::string(key)).first;
   KeyLock& lock = it->second;
   const LockPriority me{ts, txn};
-  bool holds = lock.holders.count(txn) > 0;
-  // Re-entrant requests are granted whatever the queue holds; new ones respect FIFO order.
-  bool already = holds && (lock.mode == LockMode::kExclusive || mode == LockMode::kShared);
-  if (already || (Compatible(lock, txn, mode) && (lock.waiters.empty() || holds))) {
-    ts_[txn] = ts;
+  ts_[txn] = ts;
+  const bool holds = lock.holders.count(txn) > 0;
+  if (holds && (lock.mode == LockMode::kExclusive || mode == LockMode::kShared)) {
+    Grant(lock, txn, mode, it->first);  // re-entrant
+    return Acquired::kGranted;
+  }
+  // (L2) its place in the queue: behind every older waiter.
+  auto place = std::find_if(lock.waiters.begin(), lock.waiters.end(),
+                            [&me](const Waiter& w) { return me < w.prio; });
+  if (place == lock.waiters.begin() && Compatible(lock, txn, mode)) {
     Grant(lock, txn, mode, it->first);
     return Acquired::kGranted;
   }
-  // (L4) wait-die: it would wait for the conflicting holders, and (at the back of the queue)
-  // for the conflicting waiters ahead of it. If any of them is older, it dies now.
+  // (L4) wound-wait: the younger holders it conflicts with are the caller's to wound.
   for (const TxnId& h : lock.holders) {
-    if (h != txn && Conflict(lock.mode, mode) && PriorityOf(h) < me) return Acquired::kDied;
+    if (h != txn && Conflict(lock.mode, mode) && me < PriorityOf(h)) wound->push_back(h);
   }
-  if (!holds) {
-    for (const Waiter& w : lock.waiters) {
-      if (Conflict(w.mode, mode) && w.prio < me) return Acquired::kDied;
-    }
-  }
-  ts_[txn] = ts;
   waiting_.emplace(txn, it->first);
-  if (!holds) {
-    lock.waiters.push_back(Waiter{me, mode, std::move(on_wait_end)});
-    return Acquired::kWaiting;
-  }
-  // An upgrade goes to the head of the queue, so the waiters behind it now also wait for
-  // it. (L4) still holds: each of them waits for the S lock txn holds (an X waiter) or for an
-  // X waiter ahead that does (an S waiter), so each is already older than txn.
-  for (const Waiter& w : lock.waiters) {
-    KV2PC_CHECK(w.prio < me, "a waiter younger than a holder it conflicts with (L4)");
-  }
-  lock.waiters.push_front(Waiter{me, mode, std::move(on_wait_end)});
+  lock.waiters.insert(place, Waiter{me, mode, std::move(on_wait_end)});
   return Acquired::kWaiting;
 }
 

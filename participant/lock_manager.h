@@ -1,30 +1,31 @@
-// LockManager: strict two-phase locking for one participant, deadlock-free by wait-die
+// LockManager: strict two-phase locking for one participant, deadlock-free by wound-wait
 // (docs/architecture.md, "Locking").
 //
 // Shared (S) locks for reads, exclusive (X) locks for writes, held until the transaction
 // commits or aborts (strict 2PL), which makes every schedule serializable. A request that
-// cannot be granted waits in the key's FIFO queue; the caller is not blocked: it gets
-// kWaiting and its callback runs later, on the same (event-loop) thread. An S->X upgrade
-// waits ahead of other waiters (only the other S holders can stand in its way).
+// cannot be granted waits in the key's queue; the caller is not blocked: it gets kWaiting and
+// its callback runs later, on the same (event-loop) thread.
 //
-// Wait-die. Every transaction carries a priority: the timestamp its coordinator gave it at
+// Wound-wait. Every transaction carries a priority: the timestamp its coordinator gave it at
 // BEGIN (kept when a client retries an aborted transaction), ties broken by id; smaller is
-// older. A request may wait only for younger transactions: if any transaction it would wait
-// for -- a conflicting holder, or a conflicting waiter ahead of it in the queue -- is older,
-// the request dies at once (kDied; the caller aborts the transaction with DEADLOCK_AVOIDANCE).
-// So every wait-for edge, on every participant, points from an older to a younger
-// transaction, and no cycle can form, within a participant or across participants, without
-// any participant knowing the others' waits. An upgrade placed at the head of a queue makes
-// the waiters behind it wait for it too, which keeps the rule: they already waited for its S
-// lock, directly or through an X waiter ahead, so they are older. Nobody is ever wounded:
-// holders never lose a lock, so a PREPARED transaction is never aborted by a lock conflict.
+// older. An older transaction never waits for a younger one that can still be rolled back:
+// Acquire() reports the younger conflicting holders (`wound`), and the caller aborts each of
+// them that is still ACTIVE ("wounds" it; its locks go at once). A younger transaction waits
+// for an older one. Queues are ordered by priority (oldest first), so a waiter waits only for
+// older waiters ahead of it. A transaction that has voted (PREPARING/PREPARED) cannot be
+// wounded; it is waited for, but it waits for no lock itself, so no cycle can pass through
+// it. Hence every wait-for edge, on every participant, goes from younger to older or ends at
+// a transaction that waits for nothing, and no cycle can form, within a participant or
+// across participants, without any participant knowing the others' waits.
 //
 // NOTES (invariants):
 //  (L1) a key's holders are either one X holder, or any number of S holders.
-//  (L2) a waiter is never compatible with the holders and every waiter ahead of it, except
-//       that a grant pass may be pending inside Release (never observable from outside).
+//  (L2) a key's waiters are in priority order (oldest first); the first waiter is not
+//       compatible with the holders (else it would have been granted), except that a grant
+//       pass may be pending inside Release (never observable from outside).
 //  (L3) a transaction waits for at most one lock at a time (its requests are sequential).
-//  (L4) a transaction waits only for younger ones (wait-die): no wait-for cycle exists.
+//  (L4) once the caller has wounded what Acquire() reported, a waiter waits only for older
+//       transactions, or for ones that cannot be wounded (they wait for no lock).
 //
 // Thread-safety: none; used only from the participant's event loop.
 #pragma once
@@ -44,7 +45,7 @@ namespace kv2pc::participant {
 
 enum class LockMode : uint8_t { kShared, kExclusive };
 
-// Wait-die priority: the coordinator's timestamp, then the id. Smaller = older = wins.
+// Wound-wait priority: the coordinator's timestamp, then the id. Smaller = older = wins.
 struct LockPriority {
   uint64_t ts = 0;
   TxnId id;
@@ -53,22 +54,24 @@ struct LockPriority {
 
 class LockManager {
  public:
-  // Ends a wait: OK when the lock is granted. (A Status, so that a later policy may end a
-  // wait with an error; wait-die itself only refuses at request time.)
+  // Ends a wait: OK when the lock is granted. (A Status, so that a policy may end a wait with
+  // an error; wound-wait ends waits only by granting, or by the caller aborting the waiter.)
   using WaitFn = std::function<void(const Status&)>;
-  enum class Acquired { kGranted, kWaiting, kDied };
+  enum class Acquired { kGranted, kWaiting };
 
   LockManager() = default;
   LockManager(const LockManager&) = delete;
   LockManager& operator=(const LockManager&) = delete;
 
-  // Grants at once if compatible (re-entrant: a holder of X, or of S asking S, is granted);
-  // returns kDied, changing nothing, if it would have to wait for an older transaction (L4);
-  // else queues and returns kWaiting, and `on_wait_end` runs later, from inside ReleaseAll()
-  // or CancelWait() of another transaction.
+  // Grants at once if compatible with the holders and no older request waits (re-entrant: a
+  // holder of X, or of S asking S, is granted whatever waits). Otherwise queues the request
+  // behind the older waiters, returns kWaiting, and sets *wound to the younger holders it
+  // conflicts with: the caller aborts those it can (ReleaseAll grants this request once
+  // nothing older is in the way) and waits for the others. `on_wait_end` runs later, from
+  // inside ReleaseAll() or CancelWait() of another transaction.
   // REQUIRES: txn has no other waiting request (L3); the same ts for every call of one txn.
   Acquired Acquire(const TxnId& txn, uint64_t ts, std::string_view key, LockMode mode,
-                   WaitFn on_wait_end);
+                   WaitFn on_wait_end, std::vector<TxnId>* wound);
 
   // Releases every lock `txn` holds and drops its waiting request (without calling it);
   // grants what becomes grantable, in FIFO order. Callbacks run before this returns.

@@ -103,7 +103,9 @@ Status ParticipantServer::Recover() {
     dirty_.insert(dirty_.end(), commit.writes.begin(), commit.writes.end());
     dirty_lsn_ = std::max(dirty_lsn_, commit.lsn);
   }
-  for (const auto& [id, committed] : replay.finished()) Forget(id, committed);
+  for (const auto& [id, committed] : replay.finished()) {
+    Forget(id, committed, AbortReason::kNone);
+  }
 
   // 3. In-doubt transactions get their X locks back before anything is served (I3).
   for (const auto& p : replay.in_doubt()) {
@@ -117,9 +119,10 @@ Status ParticipantServer::Recover() {
     for (const auto& w : p.writes) {
       t->writes[w.key] = w.value;
       // Priority 0 (the PREPARE record does not keep the timestamp): an in-doubt transaction
-      // counts as the oldest, so conflicting requests die at once (and retry) instead of
-      // queueing behind a decision that may take as long as the coordinator is down.
-      auto r = locks_.Acquire(t->id, 0, w.key, LockMode::kExclusive, nullptr);
+      // counts as the oldest. Being PREPARED it cannot be wounded anyway; requests for its
+      // keys wait for its decision, at most --lock-timeout-ms (then LOCK_TIMEOUT, retried).
+      std::vector<TxnId> wound;
+      auto r = locks_.Acquire(t->id, 0, w.key, LockMode::kExclusive, nullptr, &wound);
       KV2PC_CHECK(r == LockManager::Acquired::kGranted, "in-doubt locks cannot conflict");
     }
     spdlog::warn(
@@ -213,10 +216,16 @@ Transaction* ParticipantServer::ActiveTxnFor(const TxnId& id, uint32_t seq, uint
   auto it = txns_.find(id);
   if (it == txns_.end()) {
     if (auto f = finished_.find(id); f != finished_.end()) {
-      Send(to, f->second ? Reply::Error(ErrorCode::kTxnAlreadyCommitted,
-                                        id.ToString() + " has already committed")
-                         : Reply::Error(ErrorCode::kTxnAlreadyAborted,
-                                        id.ToString() + " has already aborted"));
+      if (f->second.committed) {
+        Send(to, Reply::Error(ErrorCode::kTxnAlreadyCommitted,
+                              id.ToString() + " has already committed"));
+      } else {
+        // E.g. wounded while its client was busy elsewhere: say why, so it can retry.
+        Reply r = Reply::Error(ErrorCode::kTxnAlreadyAborted,
+                               id.ToString() + " has already aborted at " + self_->name);
+        r.reason = f->second.reason;
+        Send(to, r);
+      }
       return nullptr;
     }
     if (seq != 0) {
@@ -224,7 +233,7 @@ Transaction* ParticipantServer::ActiveTxnFor(const TxnId& id, uint32_t seq, uint
       Send(to, Reply::AbortedBecause(
                    AbortReason::kParticipantRestarted,
                    self_->name + " restarted and lost the earlier work of " + id.ToString()));
-      Forget(id, false);
+      Forget(id, false, AbortReason::kParticipantRestarted);
       return nullptr;
     }
     auto t = std::make_unique<Transaction>();
@@ -271,7 +280,7 @@ void ParticipantServer::HandleRead(const ReadRequest& req, ReplyToPtr to) {
     return;
   }
   std::string key = req.key;
-  LockThen(t, key, LockMode::kShared, std::move(to),
+  LockThen(t, key, req.for_update ? LockMode::kExclusive : LockMode::kShared, std::move(to),
            [this, key](const ReplyToPtr& reply_to) { ReadLocked(key, reply_to); });
 }
 
@@ -328,17 +337,11 @@ void ParticipantServer::HandleWrite(WriteRequest req, ReplyToPtr to) {
 
 void ParticipantServer::LockThen(Transaction* t, const std::string& key, LockMode mode,
                                  ReplyToPtr to, std::function<void(const ReplyToPtr&)> proceed) {
-  TxnId id = t->id;
-  auto die = [this, id, key](const ReplyToPtr& reply_to) {
-    std::string why = "wait-die: " + id.ToString() +
-                      " would wait for an older transaction on key '" + PrintableBytes(key, 40) +
-                      "' at " + self_->name + "; retry it";
-    auto it = txns_.find(id);
-    if (it != txns_.end()) AbortTxn(it->second.get(), AbortReason::kDeadlockAvoidance, why);
-    Send(reply_to, Reply::AbortedBecause(AbortReason::kDeadlockAvoidance, why));
-  };
-  auto acquired =
-      locks_.Acquire(id, t->ts, key, mode, [this, id, to, proceed, die](const Status& s) {
+  const TxnId id = t->id;
+  std::vector<TxnId> wound;
+  auto acquired = locks_.Acquire(
+      id, t->ts, key, mode,
+      [this, id, to, proceed](const Status& s) {
         auto it = txns_.find(id);
         if (it == txns_.end()) return;
         loop_.Cancel(it->second->lock_timer);
@@ -346,19 +349,30 @@ void ParticipantServer::LockThen(Transaction* t, const std::string& key, LockMod
         if (s.ok()) {
           proceed(to);
         } else {
-          die(to);  // an older transaction's upgrade went ahead of this wait
+          AbortTxn(it->second.get(), AbortReason::kLockTimeout, s.message());
         }
-      });
-  switch (acquired) {
-    case LockManager::Acquired::kGranted:
-      proceed(to);
-      break;
-    case LockManager::Acquired::kWaiting:
-      ParkOnLock(t, key, std::move(to));
-      break;
-    case LockManager::Acquired::kDied:
-      die(to);
-      break;
+      },
+      &wound);
+  if (acquired == LockManager::Acquired::kGranted) {
+    proceed(to);
+    return;
+  }
+  // Park first: wounding below may release the lock and grant this request at once.
+  ParkOnLock(t, key, std::move(to));
+  for (const TxnId& victim_id : wound) {
+    auto v = txns_.find(victim_id);
+    if (v == txns_.end()) continue;
+    Transaction* victim = v->second.get();
+    // A transaction that has voted cannot be rolled back here (I2): wait for its decision.
+    if (victim->state != TxnState::kActive) continue;
+    const std::string why = "wound-wait: " + victim_id.ToString() + " was wounded by the older " +
+                            id.ToString() + ", which wants key '" + PrintableBytes(key, 40) +
+                            "' at " + self_->name + "; retry it";
+    // With a request parked here, its ABORTED answer tells the coordinator; otherwise the
+    // victim may be busy (or waiting for a lock) at another participant: tell its coordinator.
+    const bool tell_coordinator = victim->waiting_op == nullptr;
+    AbortTxn(victim, AbortReason::kDeadlockAvoidance, why);
+    if (tell_coordinator) NoticeAbort(victim_id, AbortReason::kDeadlockAvoidance, why);
   }
 }
 
@@ -380,10 +394,11 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
   if (it == txns_.end()) {
     Reply r;
     auto f = finished_.find(req.txn);
-    if (f != finished_.end() && f->second) {
+    if (f != finished_.end() && f->second.committed) {
       r.vote = Vote::kYes;  // a repeat after the commit: harmless
     } else {
       r.vote = Vote::kNo;
+      if (f != finished_.end()) r.reason = f->second.reason;  // e.g. DEADLOCK_AVOIDANCE
       r.error = f != finished_.end() ? req.txn.ToString() + " has aborted here"
                                      : self_->name + " does not know " + req.txn.ToString() +
                                            " (it restarted, or the work was lost)";
@@ -424,7 +439,7 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
     TxnId id = t->id;
     locks_.ReleaseAll(id);
     txns_.erase(id);
-    Forget(id, true);
+    Forget(id, true, AbortReason::kNone);
     read_only_++;
     Reply r;
     r.vote = Vote::kReadOnly;
@@ -475,7 +490,7 @@ void ParticipantServer::HandleDecideCommit(const DecideCommitRequest& req, Reply
   auto it = txns_.find(req.txn);
   if (it == txns_.end()) {
     auto f = finished_.find(req.txn);
-    if (f != finished_.end() && !f->second) {
+    if (f != finished_.end() && !f->second.committed) {
       spdlog::error("DECIDE_COMMIT for {}, which this participant aborted", req.txn.ToString());
       Send(to,
            Reply::Error(ErrorCode::kTxnAlreadyAborted, req.txn.ToString() + " has aborted here"));
@@ -550,7 +565,7 @@ void ParticipantServer::CommitPrepared(Transaction* t, const ReplyToPtr& ack_to)
     dirty_lsn_ = commit_lsn;              // (I5)
     if (ack_to) Send(ack_to, OkReply());  // (I4)
     txns_.erase(id);
-    Forget(id, true);
+    Forget(id, true, AbortReason::kNone);
     if (dirty_.size() >= kCheckpointBatch) SubmitCheckpoint();
   });
 }
@@ -559,13 +574,14 @@ void ParticipantServer::HandleDecideAbort(const DecideAbortRequest& req, ReplyTo
   auto it = txns_.find(req.txn);
   if (it == txns_.end()) {
     auto f = finished_.find(req.txn);
-    if (f != finished_.end() && f->second) {
+    if (f != finished_.end() && f->second.committed) {
       spdlog::error("DECIDE_ABORT for {}, which this participant committed", req.txn.ToString());
       Send(to, Reply::Error(ErrorCode::kTxnAlreadyCommitted,
                             req.txn.ToString() + " has committed here"));
       return;
     }
-    Forget(req.txn, false);  // an abort may overtake the work it cancels: remember it
+    // An abort may overtake the work it cancels: remember it.
+    Forget(req.txn, false, AbortReason::kNone);
     Send(to, OkReply());
     return;
   }
@@ -606,7 +622,7 @@ void ParticipantServer::AbortTxn(Transaction* t, AbortReason reason, const std::
   }
   txns_.erase(id);  // t is gone from here on
   locks_.ReleaseAll(id);
-  Forget(id, false);
+  Forget(id, false, reason);
   aborted_[reason]++;
 }
 
@@ -691,8 +707,10 @@ void ParticipantServer::HandleStatus(const StatusRequest& req, ReplyToPtr to) {
   Send(to, r);
 }
 
-void ParticipantServer::Forget(const TxnId& id, bool committed) {
-  if (finished_.insert_or_assign(id, committed).second) finished_order_.push_back(id);
+void ParticipantServer::Forget(const TxnId& id, bool committed, AbortReason reason) {
+  if (finished_.insert_or_assign(id, Finished{committed, reason}).second) {
+    finished_order_.push_back(id);
+  }
   while (finished_order_.size() > kFinishedMemory) {
     finished_.erase(finished_order_.front());
     finished_order_.pop_front();
@@ -729,6 +747,14 @@ void ParticipantServer::Sweep() {
   }
   for (const TxnId& id : ask) QueryOutcome(id);
   loop_.RunAfter(options_.outcome_query_interval, [this] { Sweep(); });
+}
+
+void ParticipantServer::NoticeAbort(const TxnId& id, AbortReason reason, const std::string& why) {
+  auto peer = coordinator_peer_.find(id.coordinator);
+  if (peer == coordinator_peer_.end()) return;
+  // Best effort: if it is lost, the transaction learns at its next request here or at PREPARE.
+  coordinators_.Call(peer->second, AbortNoticeRequest{id, reason, why},
+                     options_.outcome_query_interval, [](Result<Reply>) {});
 }
 
 void ParticipantServer::QueryOutcome(const TxnId& id) {

@@ -96,8 +96,8 @@ class ParticipantServer {
   // Answers a READ from the committed data. REQUIRES: the S (or X) lock on key is held.
   void ReadLocked(const std::string& key, const ReplyToPtr& to);
   // Takes `mode` on `key` for t, then runs proceed(to): now, or when the lock is granted.
-  // If wait-die says t must die (now or while it waits), aborts t with DEADLOCK_AVOIDANCE
-  // and answers `to` instead.
+  // When it must wait, wound-wait first aborts ("wounds") the younger ACTIVE holders in its
+  // way, telling their coordinators (ABORT_NOTICE) when no request of theirs is parked here.
   void LockThen(Transaction* t, const std::string& key, LockMode mode, ReplyToPtr to,
                 std::function<void(const ReplyToPtr&)> proceed);
   void ParkOnLock(Transaction* t, const std::string& key, ReplyToPtr to);
@@ -106,7 +106,9 @@ class ParticipantServer {
   // Rolls back `t` (any state but COMMITTED), logging ABORT if it had prepared, answering
   // parked requests, releasing locks, and forgetting it. `why` goes to parked requests.
   void AbortTxn(Transaction* t, AbortReason reason, const std::string& why);
-  void Forget(const TxnId& id, bool committed);
+  // Remembers that `id` finished (bounded memory), and why it aborted (kNone: no reason to
+  // pass on, e.g. the coordinator's own DECIDE_ABORT).
+  void Forget(const TxnId& id, bool committed, AbortReason reason);
 
   // Durability plumbing.
   // Hands dirty_ to the checkpointer with the lowest PREPARE LSN the log must keep.
@@ -118,6 +120,8 @@ class ParticipantServer {
   // unless the coordinator still runs them).
   void Sweep();
   void QueryOutcome(const TxnId& id);
+  // Tells id's coordinator that this participant rolled back its part (ABORT_NOTICE).
+  void NoticeAbort(const TxnId& id, AbortReason reason, const std::string& why);
   // Acts on the coordinator's answer (or on the failure to get one).
   void OnOutcome(const TxnId& id, const std::string& coordinator, Result<Reply> r);
 
@@ -143,7 +147,11 @@ class ParticipantServer {
   std::unordered_map<TxnId, std::unique_ptr<Transaction>, TxnIdHash> txns_;
   // Recently finished transactions and whether they committed, so repeats get a clear answer.
   // Bounded (FIFO eviction): a forgotten id is answered as unknown.
-  std::unordered_map<TxnId, bool, TxnIdHash> finished_;
+  struct Finished {
+    bool committed;
+    AbortReason reason;  // why it aborted here, passed on to later requests
+  };
+  std::unordered_map<TxnId, Finished, TxnIdHash> finished_;
   std::deque<TxnId> finished_order_;
   // Committed writes whose COMMIT is durable, not yet handed to the checkpointer (I5).
   std::vector<wal::WriteOp> dirty_;

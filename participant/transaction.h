@@ -46,7 +46,7 @@ const char* TxnStateName(TxnState s);
 
 struct Transaction {
   TxnId id;
-  uint64_t ts = 0;  // wait-die priority from the coordinator (smaller = older)
+  uint64_t ts = 0;  // wound-wait priority from the coordinator (smaller = older)
   TxnState state = TxnState::kActive;
   uint32_t ops = 0;  // READ/WRITE requests received (matched against PREPARE's "ops")
   // Workspace: the transaction's own writes, in key order; nullopt = delete.

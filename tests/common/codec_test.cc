@@ -110,6 +110,17 @@ std::string Pack(const std::function<void(msgpack::packer<msgpack::sbuffer>&)>& 
   return std::string(buf.data(), buf.size());
 }
 
+TEST(CodecTest, ForUpdateIsOptionalAndRoundTrips) {
+  EXPECT_FALSE(std::get<GetRequest>(RoundTrip({1, GetRequest{kTxn, "k"}}).body).for_update);
+  EXPECT_TRUE(std::get<GetRequest>(RoundTrip({1, GetRequest{kTxn, "k", true}}).body).for_update);
+  EXPECT_FALSE(std::get<ReadRequest>(RoundTrip({1, ReadRequest{kTxn, "k", 1, 2}}).body).for_update);
+  EXPECT_TRUE(
+      std::get<ReadRequest>(RoundTrip({1, ReadRequest{kTxn, "k", 1, 2, true}}).body).for_update);
+  // Absent, the encoding is what version 1 always had (no extra key).
+  EXPECT_EQ(EncodeMessage({1, GetRequest{std::nullopt, "k"}}),
+            std::string("\x94\x01\x02\x01\x81\xa3key\xc4\x01k", 12));
+}
+
 TEST(CodecTest, StatusRequestAndReplyRoundTrip) {
   EXPECT_FALSE(std::get<StatusRequest>(RoundTrip({1, StatusRequest{}}).body).limit.has_value());
   EXPECT_EQ(std::get<StatusRequest>(RoundTrip({1, StatusRequest{7}}).body).limit, 7u);

@@ -29,16 +29,16 @@ TEST(StatusTest, ShowsHoldersWaitersAndTransactionsByState) {
   auto connect = [&] { return std::move(Client::Connect({cluster.coordinator(), 30000})).value(); };
   auto older = connect();
   auto younger = connect();
-  auto a = older->Begin();  // older: begins first, so wait-die lets it wait
+  auto a = older->Begin();  // older: begins first
   auto b = younger->Begin();
   ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_TRUE(younger->Put(*b, "x", "from-b").ok());
+  ASSERT_TRUE(older->Put(*a, "x", "from-a").ok());
 
-  // The older transaction asks for x and waits behind the younger's X lock.
+  // The younger transaction asks for x and waits (wound-wait) behind the older's X lock.
   std::thread reader([&] {
-    auto v = older->Get(*a, "x");
+    auto v = younger->Get(*b, "x");
     ASSERT_TRUE(v.ok()) << v.status().ToString();
-    EXPECT_EQ(v->value_or(""), "from-b");
+    EXPECT_EQ(v->value_or(""), "from-a");
   });
 
   // Find the participant with a waiter (polled: the GET is on its way).
@@ -63,25 +63,25 @@ TEST(StatusTest, ShowsHoldersWaitersAndTransactionsByState) {
   ASSERT_EQ(st.locks.size(), 1u);
   EXPECT_EQ(st.locks[0].key, "x");
   EXPECT_EQ(st.locks[0].mode, "X");
-  EXPECT_EQ(st.locks[0].holders, std::vector<TxnId>{*b});
+  EXPECT_EQ(st.locks[0].holders, std::vector<TxnId>{*a});
   ASSERT_EQ(st.locks[0].waiters.size(), 1u);
-  EXPECT_EQ(st.locks[0].waiters[0].txn, *a);
+  EXPECT_EQ(st.locks[0].waiters[0].txn, *b);
   EXPECT_EQ(st.locks[0].waiters[0].mode, "S");
   ASSERT_EQ(st.txns_total, 2u);
   ASSERT_EQ(st.txns.size(), 2u);
   for (const TxnStatus& t : st.txns) {
     EXPECT_EQ(t.state, "ACTIVE");
-    if (t.txn == *a) {
+    if (t.txn == *b) {
       EXPECT_EQ(t.waiting_for, std::optional<std::string>("x"));
       EXPECT_EQ(t.locks, 0u);
     } else {
-      EXPECT_EQ(t.txn, *b);
+      EXPECT_EQ(t.txn, *a);
       EXPECT_FALSE(t.waiting_for.has_value());
       EXPECT_EQ(t.locks, 1u);
     }
   }
   std::string text = FormatNodeStatus(*seen, seen_at);
-  EXPECT_NE(text.find(a->ToString() + " (S)"), std::string::npos) << text;
+  EXPECT_NE(text.find(b->ToString() + " (S)"), std::string::npos) << text;
 
   // The coordinator knows both, ACTIVE, and where each has been.
   auto coord = Client::NodeStatus(cluster.coordinator(), std::nullopt, 5000);
@@ -92,10 +92,10 @@ TEST(StatusTest, ShowsHoldersWaitersAndTransactionsByState) {
   EXPECT_EQ(coord->status->txns[0].txn, *a);  // oldest first
   EXPECT_EQ(coord->status->txns[1].txn, *b);
 
-  // The younger commits; the waiter gets the lock and its read.
-  ASSERT_TRUE(younger->Commit(*b).ok());
-  reader.join();
+  // The older commits; the waiter gets the lock and reads what it wrote.
   ASSERT_TRUE(older->Commit(*a).ok());
+  reader.join();
+  ASSERT_TRUE(younger->Commit(*b).ok());
 
   // Nothing is left locked or open anywhere; the commits are counted.
   uint64_t committed = 0;
@@ -106,7 +106,7 @@ TEST(StatusTest, ShowsHoldersWaitersAndTransactionsByState) {
     EXPECT_EQ(r->status->txns_total, 0u) << p;
     committed += Counter(*r->status, "committed");
   }
-  EXPECT_EQ(committed, 1u);  // b wrote at one participant; a only read (READ_ONLY vote)
+  EXPECT_EQ(committed, 1u);  // a wrote at one participant; b only read (READ_ONLY vote)
   auto after = Client::NodeStatus(cluster.coordinator(), std::nullopt, 5000);
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(Counter(*after->status, "committed"), 2u);
