@@ -470,7 +470,7 @@ build() {
     echo "configuring $REPO/build (first time)"
     kv2pc_configure "$REPO" "$REPO/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
   fi
-  kv2pc_build "$REPO/build" kv2pc-coordinator kv2pc-participant kv2pc kv2pc-waldump
+  kv2pc_build "$REPO/build" kv2pc-coordinator kv2pc-participant kv2pc kv2pc-waldump kv2pc-bench
 }
 
 cmd_start() {
