@@ -16,7 +16,8 @@ namespace {
 constexpr std::string_view kShellHelp =
     "commands:\n"
     "  begin            start a transaction\n"
-    "  get KEY          read KEY\n"
+    "  get KEY          read KEY (shared lock)\n"
+    "  getx KEY         read KEY for update (exclusive lock, as SELECT ... FOR UPDATE)\n"
     "  put KEY VALUE    write KEY\n"
     "  del KEY          delete KEY\n"
     "  commit           commit the open transaction (two-phase commit)\n"
@@ -147,7 +148,13 @@ bool Shell::ExecuteLine(std::string_view line) {
   } else if (command == "begin") {
     if (check_args(0, "begin")) Begin();
   } else if (command == "get") {
-    if (check_args(1, "get KEY")) Get(args[0]);
+    if (check_args(1, "get KEY")) Get(args[0], false);
+  } else if (command == "getx") {
+    if (!txn_.has_value()) {
+      PrintError("getx works inside a transaction (begin one first)");
+    } else if (check_args(1, "getx KEY")) {
+      Get(args[0], true);
+    }
   } else if (command == "put") {
     if (check_args(2, "put KEY VALUE (quote a key or value that has spaces)"))
       Put(args[0], args[1]);
@@ -177,9 +184,10 @@ void Shell::Begin() {
   PrintOut("BEGIN " + txn_->ToString());
 }
 
-void Shell::Get(const std::string& key) {
-  Result<std::optional<std::string>> value =
-      txn_.has_value() ? client_->Get(*txn_, key) : client_->Get(key);
+void Shell::Get(const std::string& key, bool for_update) {
+  Result<std::optional<std::string>> value = !txn_.has_value() ? client_->Get(key)
+                                             : for_update      ? client_->GetForUpdate(*txn_, key)
+                                                               : client_->Get(*txn_, key);
   if (!value.ok()) {
     ReportFailure(value.status(), Op::kOperation);
     return;

@@ -61,7 +61,7 @@ class Shell {
   enum class Op { kOperation, kCommit, kAbort };  // get/put/del, commit, abort
 
   void Begin();
-  void Get(const std::string& key);
+  void Get(const std::string& key, bool for_update);
   void Put(const std::string& key, const std::string& value);
   void Del(const std::string& key);
   void Commit();

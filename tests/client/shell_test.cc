@@ -48,6 +48,23 @@ TEST_F(ShellTest, TransactionRoundTrip) {
   EXPECT_EQ(err_.str(), "");
 }
 
+TEST_F(ShellTest, GetxReadsForUpdateInsideATransactionOnly) {
+  int status = RunScript(
+      "getx a\n"
+      "begin\n"
+      "put a 1\n"
+      "getx a\n"
+      "commit\n");
+  EXPECT_EQ(status, kExitError);  // the first getx is refused
+  EXPECT_EQ(out_.str(), "BEGIN T0.1.1\nOK\n1\nCOMMITTED\n");
+  EXPECT_NE(err_.str().find("getx works inside a transaction"), std::string::npos) << err_.str();
+  int for_update = 0;
+  for (const Message& m : fake_.requests()) {
+    if (const auto* g = std::get_if<GetRequest>(&m.body)) for_update += g->for_update;
+  }
+  EXPECT_EQ(for_update, 1);
+}
+
 TEST_F(ShellTest, OneShotOperationsOutsideATransaction) {
   EXPECT_EQ(RunScript("put k v\nget k\ndel k\nget k\n"), kExitOk);
   EXPECT_EQ(out_.str(), "OK\nv\nOK\n(not found)\n");
