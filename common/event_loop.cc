@@ -48,12 +48,18 @@ void EventLoop::AddFd(int fd, std::function<void()> on_readable) {
 
 EventLoop::TimerId EventLoop::RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) {
   TimerId id = next_timer_++;
-  timer_queue_.emplace(Now() + delay, id);
-  timers_.emplace(id, std::move(fn));
+  auto deadline = Now() + delay;
+  timers_.emplace(std::make_pair(deadline, id), std::move(fn));
+  deadlines_.emplace(id, deadline);
   return id;
 }
 
-void EventLoop::Cancel(TimerId id) { timers_.erase(id); }
+void EventLoop::Cancel(TimerId id) {
+  auto it = deadlines_.find(id);
+  if (it == deadlines_.end()) return;  // fired or cancelled already (or 0: never set)
+  timers_.erase(std::make_pair(it->second, id));
+  deadlines_.erase(it);
+}
 
 void EventLoop::Stop() { stop_notifier_.Notify(); }
 
@@ -69,14 +75,11 @@ void EventLoop::StopOnSignal(int signal_fd) {
 
 void EventLoop::RunDueTimers() {
   auto now = Now();
-  while (!timer_queue_.empty() && timer_queue_.begin()->first <= now) {
-    TimerId id = timer_queue_.begin()->second;
-    timer_queue_.erase(timer_queue_.begin());
-    auto it = timers_.find(id);
-    if (it == timers_.end()) continue;  // cancelled
-    auto fn = std::move(it->second);
-    timers_.erase(it);
-    fn();
+  while (!timers_.empty() && timers_.begin()->first.first <= now) {
+    auto fn = std::move(timers_.begin()->second);
+    deadlines_.erase(timers_.begin()->first.second);
+    timers_.erase(timers_.begin());
+    fn();  // may add or cancel timers
   }
 }
 
@@ -88,13 +91,9 @@ void EventLoop::Run() {
       items.push_back(
           zmq::pollitem_t{s.socket != nullptr ? s.socket->handle() : nullptr, s.fd, ZMQ_POLLIN, 0});
     }
-    // Drop cancelled timers at the head so they do not shorten the wait.
-    while (!timer_queue_.empty() && !timers_.count(timer_queue_.begin()->second)) {
-      timer_queue_.erase(timer_queue_.begin());
-    }
     std::chrono::milliseconds timeout(-1);
-    if (!timer_queue_.empty()) {
-      auto d = std::chrono::ceil<std::chrono::milliseconds>(timer_queue_.begin()->first - Now());
+    if (!timers_.empty()) {
+      auto d = std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first.first - Now());
       timeout = std::max(d, std::chrono::milliseconds(0));
     }
     try {

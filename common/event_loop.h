@@ -58,6 +58,8 @@ class EventLoop {
   TimerId RunAfter(std::chrono::milliseconds delay, std::function<void()> fn);
   // Cancelling a timer that already ran or was cancelled is harmless.
   void Cancel(TimerId id);
+  // Timers set and neither run nor cancelled (tests, status).
+  size_t pending_timers() const { return timers_.size(); }
 
   // Stops the loop when `signal_fd` (a signalfd, see TerminationSignalFd) becomes readable,
   // logging which signal arrived.
@@ -78,8 +80,10 @@ class EventLoop {
     std::function<void()> fn;
   };
   std::vector<Source> sources_;
-  std::multimap<Clock::time_point, TimerId> timer_queue_;
-  std::unordered_map<TimerId, std::function<void()>> timers_;
+  // Pending timers by (deadline, id); a cancelled one is erased at once (the servers cancel
+  // one per completed RPC, so leaving them to expire would keep ~10 s worth of them).
+  std::map<std::pair<Clock::time_point, TimerId>, std::function<void()>> timers_;
+  std::unordered_map<TimerId, Clock::time_point> deadlines_;  // id -> key in timers_
   TimerId next_timer_ = 1;
   Notifier stop_notifier_;
   bool stop_ = false;
