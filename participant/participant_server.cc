@@ -14,7 +14,10 @@ namespace kv2pc::participant {
 
 namespace {
 constexpr size_t kFinishedMemory = 100000;  // finished txn ids remembered for clear answers
-constexpr size_t kCheckpointBatch = 4096;   // hand dirty writes over at least this often
+// How long a QUERY_OUTCOME may take before the coordinator counts as unreachable (at least;
+// longer when --outcome-query-interval-ms is).
+constexpr std::chrono::milliseconds kOutcomeQueryTimeout{2000};
+constexpr size_t kCheckpointBatch = 4096;  // hand dirty writes over at least this often
 // A transaction's writes at one participant must fit one PREPARE record (wal::kMaxPayloadSize),
 // with room for the record's own framing.
 constexpr size_t kMaxTxnWriteBytes = wal::kMaxPayloadSize - 64 * 1024;
@@ -743,7 +746,7 @@ void ParticipantServer::Sweep() {
                 now - t->last_activity > options_.txn_idle_timeout;
     bool undecided = t->state == TxnState::kPrepared &&
                      (t->recovered || now - t->prepared_at >= options_.outcome_query_interval);
-    if (idle || undecided) ask.push_back(id);
+    if ((idle || undecided) && !t->asking_outcome) ask.push_back(id);
   }
   for (const TxnId& id : ask) QueryOutcome(id);
   loop_.RunAfter(options_.outcome_query_interval, [this] { Sweep(); });
@@ -764,9 +767,14 @@ void ParticipantServer::QueryOutcome(const TxnId& id) {
     OnOutcome(id, coordinator, Status::NotFound(coordinator + " is not in the cluster layout"));
     return;
   }
+  if (auto it = txns_.find(id); it != txns_.end()) it->second->asking_outcome = true;
+  // The answer may take longer than the interval between sweeps (a first connection, a busy
+  // machine): wait at least kOutcomeQueryTimeout, asking once at a time per transaction.
   coordinators_.Call(
-      peer->second, QueryOutcomeRequest{id}, options_.outcome_query_interval,
+      peer->second, QueryOutcomeRequest{id},
+      std::max(options_.outcome_query_interval, kOutcomeQueryTimeout),
       [this, id, coordinator](Result<Reply> r) {
+        if (auto it = txns_.find(id); it != txns_.end()) it->second->asking_outcome = false;
         if (r.ok() && !r->ok()) {
           r = Status::Internal(std::string(ErrorCodeName(r->code)) + ": " + r->error);
         } else if (r.ok() && !r->outcome) {

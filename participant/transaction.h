@@ -60,6 +60,7 @@ struct Transaction {
   // PREPARE requests (first and repeats) answered when the PREPARE record is durable.
   std::vector<ReplyToPtr> vote_waiters;
   EventLoop::Clock::time_point prepared_at{};
+  bool asking_outcome = false;  // a QUERY_OUTCOME about it is in flight (one at a time)
   EventLoop::Clock::time_point created_at{};  // first seen (or recovered); STATUS shows age
   // Last request for this transaction; an ACTIVE one idle for --txn-idle-timeout-ms aborts.
   EventLoop::Clock::time_point last_activity{};
