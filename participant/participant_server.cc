@@ -347,13 +347,13 @@ void ParticipantServer::LockThen(Transaction* t, const std::string& key, LockMod
       [this, id, to, proceed](const Status& s) {
         auto it = txns_.find(id);
         if (it == txns_.end()) return;
+        if (!s.ok()) {  // (not produced by wound-wait today) AbortTxn answers the parked op
+          AbortTxn(it->second.get(), AbortReason::kLockTimeout, s.message());
+          return;
+        }
         loop_.Cancel(it->second->lock_timer);
         it->second->waiting_op.reset();
-        if (s.ok()) {
-          proceed(to);
-        } else {
-          AbortTxn(it->second.get(), AbortReason::kLockTimeout, s.message());
-        }
+        proceed(to);
       },
       &wound);
   if (acquired == LockManager::Acquired::kGranted) {
@@ -757,7 +757,8 @@ void ParticipantServer::NoticeAbort(const TxnId& id, AbortReason reason, const s
   if (peer == coordinator_peer_.end()) return;
   // Best effort: if it is lost, the transaction learns at its next request here or at PREPARE.
   coordinators_.Call(peer->second, AbortNoticeRequest{id, reason, why},
-                     options_.outcome_query_interval, [](Result<Reply>) {});
+                     std::max(options_.outcome_query_interval, kOutcomeQueryTimeout),
+                     [](Result<Reply>) {});
 }
 
 void ParticipantServer::QueryOutcome(const TxnId& id) {
