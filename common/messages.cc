@@ -99,6 +99,15 @@ std::string_view OutcomeName(Outcome outcome) {
   return "PENDING";
 }
 
+void AddAbortCounters(const std::map<AbortReason, uint64_t>& by_reason, NodeStatus* status) {
+  uint64_t total = 0;
+  for (const auto& [reason, count] : by_reason) total += count;
+  status->counters.emplace_back("aborted", total);
+  for (const auto& [reason, count] : by_reason) {
+    status->counters.emplace_back("aborted." + std::string(AbortReasonName(reason)), count);
+  }
+}
+
 MsgType Message::type() const {
   return std::visit(
       [](const auto& b) -> MsgType {

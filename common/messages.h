@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -221,6 +222,10 @@ struct NodeStatus {
   uint64_t locks_total = 0;       // "locks_total": uint, locked keys in all
   bool operator==(const NodeStatus&) const = default;
 };
+
+// Appends the counters "aborted" (the sum) and "aborted.<REASON>" for each reason in
+// `by_reason`, as both roles report them.
+void AddAbortCounters(const std::map<AbortReason, uint64_t>& by_reason, NodeStatus* status);
 
 // The one reply type. Only the fields the request defines are present.
 struct Reply {

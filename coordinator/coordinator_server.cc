@@ -608,12 +608,7 @@ void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr&
   c.emplace_back("txns_deciding", by_state[static_cast<int>(State::kDeciding)]);
   c.emplace_back("txns_committed_unacknowledged", by_state[static_cast<int>(State::kCommitted)]);
   c.emplace_back("committed", committed_);
-  uint64_t aborted = 0;
-  for (const auto& [reason, count] : aborted_) aborted += count;
-  c.emplace_back("aborted", aborted);
-  for (const auto& [reason, count] : aborted_) {
-    c.emplace_back("aborted." + std::string(AbortReasonName(reason)), count);
-  }
+  AddAbortCounters(aborted_, &st);
   c.emplace_back("wal_durable_lsn", log_->durable_lsn());
   Reply r;
   r.node = self_->name;

@@ -695,12 +695,7 @@ void ParticipantServer::HandleStatus(const StatusRequest& req, ReplyToPtr to) {
   c.emplace_back("keys", data_.size());
   c.emplace_back("committed", committed_);
   c.emplace_back("read_only", read_only_);
-  uint64_t aborted = 0;
-  for (const auto& [reason, count] : aborted_) aborted += count;
-  c.emplace_back("aborted", aborted);
-  for (const auto& [reason, count] : aborted_) {
-    c.emplace_back("aborted." + std::string(AbortReasonName(reason)), count);
-  }
+  AddAbortCounters(aborted_, &st);
   c.emplace_back("wal_durable_lsn", log_->durable_lsn());
 
   Reply r;
