@@ -68,6 +68,7 @@ Status StatusFromReply(const Reply& reply) {
     case ErrorCode::kUnsupportedVersion:
       return Status::InvalidArgument(std::move(message));
     case ErrorCode::kParticipantUnavailable:
+    case ErrorCode::kOverloaded:
       return Status::Unavailable(std::move(message));
     case ErrorCode::kTimeout:
     case ErrorCode::kOutcomeUnknown:
@@ -253,19 +254,24 @@ Status Client::RunTransaction(const std::function<Status(Client&, const TxnId&)>
   Status last;
   for (last_attempts_ = 1;; last_attempts_++) {
     Result<TxnId> txn = Begin(ts);
-    if (!txn.ok()) return txn.status();
-    if (!ts) ts = last_ts_;             // every retry keeps the first attempt's age
-    last_error_code_ = ErrorCode::kOk;  // so that an error fn makes up is not retried
-    last_abort_reason_ = AbortReason::kNone;
-    Status s = fn(*this, *txn);
-    if (s.ok()) {
-      s = Commit(*txn);
-      if (s.ok() || s.IsTimedOut()) return s;  // committed, or outcome unknown: never retry
-    }
-    last = s;
-    if (!Retryable(last_error_code_, last_abort_reason_) || last_attempts_ >= max_attempts) {
-      (void)Abort(*txn);  // the caller's own error, or a final one: roll back (harmless twice)
-      return last;
+    const bool overloaded = !txn.ok() && last_error_code_ == ErrorCode::kOverloaded;
+    if (!txn.ok() && (!overloaded || last_attempts_ >= max_attempts)) return txn.status();
+    if (overloaded) {
+      last = txn.status();  // the coordinator is at its limit: back off and begin again
+    } else {
+      if (!ts) ts = last_ts_;             // every retry keeps the first attempt's age
+      last_error_code_ = ErrorCode::kOk;  // so that an error fn makes up is not retried
+      last_abort_reason_ = AbortReason::kNone;
+      Status s = fn(*this, *txn);
+      if (s.ok()) {
+        s = Commit(*txn);
+        if (s.ok() || s.IsTimedOut()) return s;  // committed, or outcome unknown: never retry
+      }
+      last = s;
+      if (!Retryable(last_error_code_, last_abort_reason_) || last_attempts_ >= max_attempts) {
+        (void)Abort(*txn);  // the caller's own error, or a final one: roll back (harmless twice)
+        return last;
+      }
     }
     rng ^= rng << 13;
     rng ^= rng >> 7;

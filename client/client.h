@@ -13,8 +13,8 @@
 //   NotFound            TXN_NOT_FOUND: the transaction is gone (aborted or forgotten).
 //   Aborted             ABORTED: the transaction rolled back; start again from Begin().
 //   FailedPrecondition  TXN_ALREADY_COMMITTED, TXN_ALREADY_ABORTED, TXN_BUSY.
-//   Unavailable         PARTICIPANT_UNAVAILABLE, or the coordinator could not be reached at all
-//                       (the request was never sent): retry later.
+//   Unavailable         PARTICIPANT_UNAVAILABLE, OVERLOADED, or the coordinator could not be
+//                       reached at all (the request was never sent): retry later.
 //   TimedOut            TIMEOUT, OUTCOME_UNKNOWN, or no reply within timeout_ms: the effect
 //                       may or may not have happened (for Commit: the outcome is unknown).
 //   Internal            INTERNAL_ERROR, or a reply this client cannot make sense of.
@@ -63,7 +63,8 @@ class Client {
 
   // Runs `fn` in a transaction and commits it, retrying the whole transaction when it is
   // aborted for a reason a retry can fix (DEADLOCK_AVOIDANCE, LOCK_TIMEOUT, IDLE_TIMEOUT,
-  // PARTICIPANT_RESTARTED, PARTICIPANT_UNAVAILABLE, VOTE_TIMEOUT), with exponential backoff
+  // PARTICIPANT_RESTARTED, PARTICIPANT_UNAVAILABLE, VOTE_TIMEOUT) or when BEGIN is refused
+  // with OVERLOADED (the coordinator is at --max-open-txns), with exponential backoff
   // and jitter (1 ms doubling to 100 ms). Every retry keeps the first attempt's timestamp, so
   // wound-wait lets it win eventually (docs/architecture.md, "Locking"). `fn` does the reads
   // and writes through this client with the id it is given; if it returns an error, the

@@ -35,6 +35,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "INTERNAL_ERROR";
     case ErrorCode::kOutcomeUnknown:
       return "OUTCOME_UNKNOWN";
+    case ErrorCode::kOverloaded:
+      return "OVERLOADED";
   }
   return "UNKNOWN_ERROR";
 }

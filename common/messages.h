@@ -62,6 +62,7 @@ enum class ErrorCode : uint8_t {
   kTxnBusy = 11,                // another request of the same transaction is in progress
   kInternalError = 12,          // a server-side failure (e.g. log I/O error); see `error`
   kOutcomeUnknown = 13,         // the commit may or may not have happened; ask again later
+  kOverloaded = 14,             // the node is at a limit (e.g. open transactions): retry later
 };
 
 std::string_view ErrorCodeName(ErrorCode code);

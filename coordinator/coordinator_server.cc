@@ -210,7 +210,17 @@ CoordinatorServer::Txn* CoordinatorServer::NewTxn(std::optional<uint64_t> ts) {
   return raw;
 }
 
+bool CoordinatorServer::AdmitNewTxn(const ReplyToPtr& to) {
+  if (txns_.size() < options_.max_open_txns) return true;
+  Send(to, Reply::Error(ErrorCode::kOverloaded,
+                        self_->name + " has " + std::to_string(txns_.size()) +
+                            " open transactions, its limit (--max-open-txns); commit or abort "
+                            "some, or retry later"));
+  return false;
+}
+
 void CoordinatorServer::HandleBegin(std::optional<uint64_t> ts, const ReplyToPtr& to) {
+  if (!AdmitNewTxn(to)) return;
   Txn* t = NewTxn(ts);
   Reply r;
   r.txn = t->id;
@@ -275,6 +285,7 @@ void CoordinatorServer::HandleOp(const std::optional<TxnId>& txn, std::string ke
     t = ClientTxn(*txn, to);
     if (t == nullptr) return;
   } else {
+    if (!AdmitNewTxn(to)) return;
     t = NewTxn(std::nullopt);
     t->one_shot = true;
   }

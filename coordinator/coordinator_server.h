@@ -69,6 +69,9 @@ struct CoordinatorOptions {
   std::chrono::milliseconds commit_retry{1000};       // resend DECIDE_COMMIT after this
   std::chrono::milliseconds txn_idle_timeout{30000};  // ACTIVE without requests -> abort
   uint64_t wal_segment_size = 16ull << 20;            // as PostgreSQL's default
+  // Open transactions (begun, not finished) at most; BEGIN and one-shot operations beyond it
+  // are refused with OVERLOADED, so a client that begins in a loop cannot exhaust memory.
+  size_t max_open_txns = 100000;
 };
 
 class CoordinatorServer {
@@ -131,6 +134,8 @@ class CoordinatorServer {
   // Looks up a transaction a client names; replies with the error and returns nullptr when
   // it is unknown, finished, or busy with another request.
   Txn* ClientTxn(const TxnId& id, const ReplyToPtr& to);
+  // Replies OVERLOADED and returns false when --max-open-txns transactions are open.
+  bool AdmitNewTxn(const ReplyToPtr& to);
   // A new ACTIVE transaction; `ts` is its wound-wait priority, or nullopt for a fresh one.
   Txn* NewTxn(std::optional<uint64_t> ts);
   void RunOp(Txn* t, std::string key, std::optional<std::optional<std::string>> write,

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   flags.Define("commit-retry-ms", "1000", "resend an unacknowledged DECIDE_COMMIT after this");
   flags.Define("txn-idle-timeout-ms", "30000",
                "an ACTIVE transaction without requests for this long is aborted");
+  flags.Define("max-open-txns", "100000",
+               "open transactions at most; BEGIN beyond it is refused with OVERLOADED");
   int exit_code = 0;
   auto setup = kv2pc::SetUpServer(&flags, argc, argv, "coordinator", &exit_code);
   if (!setup) return exit_code;
@@ -29,6 +31,12 @@ int main(int argc, char** argv) {
   auto retry = kv2pc::MillisFlag(flags, "commit-retry-ms", 10, kHour, &exit_code);
   auto idle = kv2pc::MillisFlag(flags, "txn-idle-timeout-ms", 1, 24 * kHour, &exit_code);
   if (!op || !vote || !retry || !idle) return exit_code;
+  auto max_open = flags.GetInt("max-open-txns", 1, 100000000);
+  if (!max_open.ok()) {
+    std::fprintf(stderr, "error: %s\n", max_open.status().message().c_str());
+    return kv2pc::kExitUsage;
+  }
+  options.max_open_txns = static_cast<size_t>(*max_open);
   options.op_timeout = *op;
   options.vote_timeout = *vote;
   options.commit_retry = *retry;

@@ -292,6 +292,39 @@ bool Eventually(int ms, const std::function<bool()>& fn) {
 
 class IdleTransactionTest : public EndToEndTest {};
 
+TEST_F(EndToEndTest, OpenTransactionsAreCappedWithOverloaded) {
+  // A client that begins in a loop gets OVERLOADED at --max-open-txns instead of growing the
+  // coordinator's memory; finishing a transaction makes room again.
+  cluster_ = std::make_unique<TestCluster>(1, std::vector<std::string>{"--max-open-txns", "5"},
+                                           std::vector<std::string>{});
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  auto client = Connect(*cluster_);
+  std::vector<TxnId> open;
+  for (int i = 0; i < 5; i++) {
+    auto t = client->Begin();
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    open.push_back(*t);
+  }
+  auto refused = client->Begin();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(refused.status().IsUnavailable()) << refused.status().ToString();
+  EXPECT_EQ(client->last_error_code(), ErrorCode::kOverloaded);
+  EXPECT_NE(refused.status().message().find("--max-open-txns"), std::string::npos);
+  // A one-shot operation is a transaction too.
+  Status put = client->Put("k", "v");
+  EXPECT_TRUE(put.IsUnavailable()) << put.ToString();
+  EXPECT_EQ(client->last_error_code(), ErrorCode::kOverloaded);
+  // The open ones still work; finishing one admits a new one.
+  ASSERT_TRUE(client->Put(open[0], "k", "v0").ok());
+  ASSERT_TRUE(client->Commit(open[0]).ok());
+  ASSERT_TRUE(client->Abort(open[1]).ok());
+  auto again = client->Begin();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  auto v = client->Get(*again, "k");
+  ASSERT_TRUE(v.ok() && v->has_value());
+  EXPECT_EQ(**v, "v0");
+}
+
 TEST_F(IdleTransactionTest, AbandonedTransactionIsAbortedAndFreesItsLocks) {
   cluster_ = std::make_unique<TestCluster>(
       2, std::vector<std::string>{"--txn-idle-timeout-ms", "500"},
