@@ -6,8 +6,15 @@
 namespace kv2pc {
 
 std::string TxnId::ToString() const {
-  return "T" + std::to_string(coordinator) + "." + std::to_string(incarnation) + "." +
-         std::to_string(seq);
+  // Appended piece by piece: `"T" + std::to_string(...)` trips GCC 12's -Wrestrict false
+  // positive (GCC bug 105651) in optimized builds.
+  std::string out = "T";
+  out += std::to_string(coordinator);
+  out += '.';
+  out += std::to_string(incarnation);
+  out += '.';
+  out += std::to_string(seq);
+  return out;
 }
 
 namespace {
