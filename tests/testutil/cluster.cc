@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,9 +84,15 @@ Status TestCluster::StartNode(const std::string& name) {
   const auto& extra = coordinator ? coordinator_args_ : participant_args_;
   args.insert(args.end(), extra.begin(), extra.end());
   std::string log = dir_.path() + "/" + name + ".log";
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return Status::IOError("fork failed");
   if (pid == 0) {
+    // If the test process dies without running our destructor (a crash, a sanitizer abort),
+    // the kernel kills the node too: no test leaves a process behind. (The signal follows the
+    // forking thread; tests start nodes from their main thread.)
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
