@@ -4,6 +4,8 @@
 #include <istream>
 #include <memory>
 #include <ostream>
+#include <thread>
+#include <vector>
 
 #include "client/client.h"
 #include "client/safe_text.h"
@@ -23,7 +25,8 @@ constexpr std::string_view kUsage =
     "  del KEY          delete KEY\n"
     "  ping NODE        ask a node (tcp://HOST:PORT or a name such as participant-0) who it is\n"
     "  status [NODE...] what each node is doing: transactions by state, locks held and waited\n"
-    "                   for (default: every node of the cluster layout)\n"
+    "                   for (default: every node of the cluster layout; waits at most 3 s\n"
+    "                   for an answer unless --timeout-ms is given)\n"
     "  help             this text\n"
     "  (none)           start a shell with begin/commit/abort; reads commands from stdin\n"
     "\n"
@@ -62,6 +65,8 @@ int Ping(const std::vector<std::string>& args, const CliFlags& flags, const CliE
   return kExitOk;
 }
 
+constexpr int kStatusTimeoutMs = 3000;
+
 int NodeStatusCommand(const std::vector<std::string>& args, const CliFlags& flags,
                       const CliEnvironment& env, std::ostream& out, std::ostream& err) {
   std::vector<std::pair<std::string, std::string>> targets;  // what the user named, endpoint
@@ -76,11 +81,25 @@ int NodeStatusCommand(const std::vector<std::string>& args, const CliFlags& flag
       targets.emplace_back(a, *endpoint);
     }
   }
+  // Every node at once, so a dead one costs one timeout, not one per node; and by default a
+  // short one (3 s): status is what people run when something is wrong.
+  const int timeout_ms =
+      flags.timeout_ms == kDefaultTimeoutMs ? kStatusTimeoutMs : flags.timeout_ms;
+  std::vector<std::optional<Result<Reply>>> replies(targets.size());
+  {
+    std::vector<std::thread> askers;
+    for (size_t i = 0; i < targets.size(); i++) {
+      askers.emplace_back([&replies, &targets, i, timeout_ms] {
+        replies[i] = Client::NodeStatus(targets[i].second, std::nullopt, timeout_ms);
+      });
+    }
+    for (auto& t : askers) t.join();
+  }
   int rc = kExitOk;
   for (size_t i = 0; i < targets.size(); i++) {
     if (i > 0) out << '\n';
     const auto& [name, endpoint] = targets[i];
-    Result<Reply> reply = Client::NodeStatus(endpoint, std::nullopt, flags.timeout_ms);
+    const Result<Reply>& reply = *replies[i];
     if (!reply.ok()) {
       out << SafeText(name) << " at " << endpoint << ": no answer (" << reply.status().message()
           << ")\n";
