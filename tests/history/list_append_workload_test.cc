@@ -24,6 +24,7 @@
 #include "common/partitioner.h"
 #include "tests/history/list_append.h"
 #include "tests/testutil/cluster.h"
+#include "tests/testutil/cluster_test.h"
 
 namespace kv2pc {
 namespace {
@@ -98,20 +99,8 @@ std::vector<std::string> ChooseKeys(const TestCluster& cluster) {
   return keys;
 }
 
-class ListAppendWorkloadTest : public ::testing::Test {
+class ListAppendWorkloadTest : public kv2pc::testing::ClusterTest {
  protected:
-  void TearDown() override {
-    if (cluster_ == nullptr) return;
-    cluster_->StopAll();
-    EXPECT_EQ(cluster_->SanitizerReports(), "");
-    if (HasFailure()) std::cerr << cluster_->Logs();
-  }
-  std::unique_ptr<Client> Connect() {
-    auto c = Client::Connect(ClientOptions{cluster_->coordinator(), 30000});
-    EXPECT_TRUE(c.ok()) << c.status().ToString();
-    return c.ok() ? std::move(c).value() : nullptr;
-  }
-
   // Runs one transaction doing `plan` (append when the bool is true, else read) through
   // RunTransaction and returns what its final attempt did. New values come from
   // `next_value`, fresh for every attempt, so a write leaked by an aborted attempt would
@@ -163,7 +152,6 @@ class ListAppendWorkloadTest : public ::testing::Test {
     return txn;
   }
 
-  std::unique_ptr<TestCluster> cluster_;
   std::atomic<int> undecodable_{0};
   std::atomic<int> retries_{0};
   std::mutex errors_mu_;
@@ -182,7 +170,7 @@ TEST_F(ListAppendWorkloadTest, RandomTransactionsShowNoAnomalies) {
   std::vector<std::thread> threads;
   for (int c = 0; c < kClients; c++) {
     threads.emplace_back([&, c] {
-      std::unique_ptr<Client> client = Connect();
+      std::unique_ptr<Client> client = NewClient();
       if (client == nullptr) return;
       uint64_t rng = 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(c + 1);
       auto random = [&rng](uint64_t n) {
@@ -208,7 +196,7 @@ TEST_F(ListAppendWorkloadTest, RandomTransactionsShowNoAnomalies) {
   }
   std::sort(h.txns.begin(), h.txns.end(), [](const Txn& a, const Txn& b) { return a.id < b.id; });
   // One read per key, after everything else: each gives its key's whole version order.
-  std::unique_ptr<Client> reader = Connect();
+  std::unique_ptr<Client> reader = NewClient();
   ASSERT_NE(reader, nullptr);
   std::atomic<int64_t> unused{0};
   for (const std::string& key : keys) {

@@ -20,6 +20,7 @@
 #include "common/codec.h"
 #include "common/partitioner.h"
 #include "tests/testutil/cluster.h"
+#include "tests/testutil/cluster_test.h"
 #include "wal/log.h"
 #include "wal/record.h"
 
@@ -80,16 +81,7 @@ std::set<std::string> KeysInCheckpoint(const std::string& data_dir) {
   return out;
 }
 
-class EndToEndTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    if (cluster_ == nullptr) return;
-    cluster_->StopAll();  // orderly exits, so leak checkers report too
-    EXPECT_EQ(cluster_->SanitizerReports(), "");
-    if (HasFailure()) std::cerr << cluster_->Logs();
-  }
-  std::unique_ptr<TestCluster> cluster_;
-};
+class EndToEndTest : public testing::ClusterTest {};
 
 TEST_F(EndToEndTest, CommitAcrossAllParticipantsSurvivesParticipantCrash) {
   cluster_ = std::make_unique<TestCluster>(3);

@@ -12,27 +12,14 @@
 #include "client/client.h"
 #include "common/partitioner.h"
 #include "tests/testutil/cluster.h"
+#include "tests/testutil/cluster_test.h"
 
 namespace kv2pc {
 namespace {
 
 using testing::TestCluster;
 
-class IsolationTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    if (cluster_ == nullptr) return;
-    cluster_->StopAll();
-    EXPECT_EQ(cluster_->SanitizerReports(), "");
-    if (HasFailure()) std::cerr << cluster_->Logs();
-  }
-  std::unique_ptr<Client> Connect() {
-    auto c = Client::Connect(ClientOptions{cluster_->coordinator(), 30000});
-    EXPECT_TRUE(c.ok()) << c.status().ToString();
-    return std::move(c).value();
-  }
-  std::unique_ptr<TestCluster> cluster_;
-};
+class IsolationTest : public testing::ClusterTest {};
 
 // 16 clients each increment one counter 200 times (read, then write), retrying aborts.
 // Returns the retries it took; the counter must end at exactly 3,200.
@@ -90,7 +77,7 @@ TEST_F(IsolationTest, WriteSkewIsPrevented) {
   // 0); under serializability one of them sees the other's write.
   cluster_ = std::make_unique<TestCluster>(2);
   ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
-  auto setup = Connect();
+  auto setup = NewClient();
   for (int round = 0; round < 20; round++) {
     ASSERT_TRUE(setup
                     ->RunTransaction([](Client& c, const TxnId& t) -> Status {
@@ -101,7 +88,7 @@ TEST_F(IsolationTest, WriteSkewIsPrevented) {
     std::vector<std::thread> doctors;
     for (const char* me : {"x", "y"}) {
       doctors.emplace_back([this, me] {
-        auto client = Connect();
+        auto client = NewClient();
         Status s = client->RunTransaction([me](Client& c, const TxnId& t) -> Status {
           auto x = c.Get(t, "x");
           if (!x.ok()) return x.status();
@@ -124,7 +111,7 @@ TEST_F(IsolationTest, WriteSkewIsPrevented) {
 TEST_F(IsolationTest, UncommittedWritesAreNeverRead) {
   cluster_ = std::make_unique<TestCluster>(2);
   ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
-  auto writer = Connect();
+  auto writer = NewClient();
   ASSERT_TRUE(writer->Put("k", "clean").ok());
   for (int round = 0; round < 5; round++) {
     auto t = writer->Begin();
@@ -132,7 +119,7 @@ TEST_F(IsolationTest, UncommittedWritesAreNeverRead) {
     ASSERT_TRUE(writer->Put(*t, "k", "dirty").ok());
     std::string seen;
     std::thread reader([&] {
-      auto client = Connect();
+      auto client = NewClient();
       Status s = client->RunTransaction([&](Client& c, const TxnId& rt) -> Status {
         auto v = c.Get(rt, "k");
         if (!v.ok()) return v.status();
@@ -151,14 +138,14 @@ TEST_F(IsolationTest, UncommittedWritesAreNeverRead) {
 TEST_F(IsolationTest, ReadsRepeatWithinATransaction) {
   cluster_ = std::make_unique<TestCluster>(2);
   ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
-  auto reader = Connect();
+  auto reader = NewClient();
   ASSERT_TRUE(reader->Put("k", "v0").ok());
   auto t = reader->Begin();
   ASSERT_TRUE(t.ok());
   auto first = reader->Get(*t, "k");
   ASSERT_TRUE(first.ok());
   std::thread writer([this] {
-    auto client = Connect();
+    auto client = NewClient();
     EXPECT_TRUE(
         client->RunTransaction([](Client& c, const TxnId& wt) { return c.Put(wt, "k", "v1"); })
             .ok());
@@ -194,7 +181,7 @@ TEST_F(IsolationTest, BankAuditsAlwaysSeeTheInitialTotal) {
     for (int a = 0; a < kAccounts; a++) owners.insert(ring.Owner(account(a)));
     ASSERT_EQ(owners.size(), cluster_->participant_names().size());
   }
-  auto setup = Connect();
+  auto setup = NewClient();
   ASSERT_TRUE(setup
                   ->RunTransaction([&](Client& c, const TxnId& t) -> Status {
                     for (int a = 0; a < kAccounts; a++) {
@@ -210,7 +197,7 @@ TEST_F(IsolationTest, BankAuditsAlwaysSeeTheInitialTotal) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kTransferers; i++) {
     threads.emplace_back([&, i] {
-      auto client = Connect();
+      auto client = NewClient();
       std::mt19937_64 rng(i + 1);
       while (!stop) {
         int from = static_cast<int>(rng() % kAccounts), to = static_cast<int>(rng() % kAccounts);
@@ -236,7 +223,7 @@ TEST_F(IsolationTest, BankAuditsAlwaysSeeTheInitialTotal) {
   }
   for (int i = 0; i < kAuditors; i++) {
     threads.emplace_back([&] {
-      auto client = Connect();
+      auto client = NewClient();
       while (!stop) {
         long total = 0;
         Status s = client->RunTransaction([&](Client& c, const TxnId& t) -> Status {
