@@ -101,6 +101,14 @@ std::string_view OutcomeName(Outcome outcome) {
   return "PENDING";
 }
 
+// Map keys and msgpack headers (< 64 bytes), a txn id (<= 23 bytes), each string's bytes.
+size_t EncodedSizeBound(const TxnStatus& t) {
+  return 160 + t.state.size() + t.detail.size() + (t.waiting_for ? t.waiting_for->size() : 0);
+}
+size_t EncodedSizeBound(const LockStatus& l) {
+  return 64 + l.key.size() + l.mode.size() + 24 * l.holders.size() + 40 * l.waiters.size();
+}
+
 void AddAbortCounters(const std::map<AbortReason, uint64_t>& by_reason, NodeStatus* status) {
   uint64_t total = 0;
   for (const auto& [reason, count] : by_reason) total += count;

@@ -224,6 +224,12 @@ struct NodeStatus {
   bool operator==(const NodeStatus&) const = default;
 };
 
+// A STATUS reply stays well under kMaxMessageSize: nodes stop listing transactions and locks
+// once the entries' encoded sizes (upper estimates below) pass this; the totals still count all.
+inline constexpr size_t kStatusListBudget = 2u << 20;
+size_t EncodedSizeBound(const TxnStatus& t);
+size_t EncodedSizeBound(const LockStatus& l);
+
 // Appends the counters "aborted" (the sum) and "aborted.<REASON>" for each reason in
 // `by_reason`, as both roles report them.
 void AddAbortCounters(const std::map<AbortReason, uint64_t>& by_reason, NodeStatus* status);

@@ -588,6 +588,7 @@ void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr&
                     [](const Txn* a, const Txn* b) {
                       return std::tie(a->created_at, a->id) < std::tie(b->created_at, b->id);
                     });
+  size_t listed = 0;  // bytes of entries so far (kStatusListBudget)
   for (size_t i = 0; i < n; i++) {
     const Txn* t = txns[i];
     TxnStatus ts{t->id, kStateNames[static_cast<int>(t->state)],
@@ -611,6 +612,7 @@ void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr&
                     "waiting for acknowledgements of " + names(t->acks_pending);
         break;
     }
+    if ((listed += EncodedSizeBound(ts)) > kStatusListBudget) break;
     st.txns.push_back(std::move(ts));
   }
   auto& c = st.counters;

@@ -656,6 +656,7 @@ void ParticipantServer::HandleStatus(const StatusRequest& req, ReplyToPtr to) {
   };
   std::partial_sort(txns.begin(), txns.begin() + static_cast<ptrdiff_t>(n), txns.end(),
                     oldest_first);
+  size_t listed = 0;  // bytes of entries so far (kStatusListBudget)
   for (size_t i = 0; i < n; i++) {
     const Transaction* t = txns[i];
     TxnStatus ts{t->id,
@@ -673,6 +674,7 @@ void ParticipantServer::HandleStatus(const StatusRequest& req, ReplyToPtr to) {
       ts.detail = "voted YES " + std::to_string(ms_since(t->prepared_at)) +
                   " ms ago; waiting for the decision";
     }
+    if ((listed += EncodedSizeBound(ts)) > kStatusListBudget) break;
     st.txns.push_back(std::move(ts));
   }
 
@@ -681,6 +683,7 @@ void ParticipantServer::HandleStatus(const StatusRequest& req, ReplyToPtr to) {
   for (LockManager::KeyView& v : locks_.Describe(limit)) {
     LockStatus l{std::move(v.key), mode_name(v.mode), std::move(v.holders), {}};
     for (const auto& [id, mode] : v.waiters) l.waiters.push_back(LockWaiter{id, mode_name(mode)});
+    if ((listed += EncodedSizeBound(l)) > kStatusListBudget) break;
     st.locks.push_back(std::move(l));
   }
 

@@ -147,6 +147,25 @@ TEST(CodecTest, StatusRequestAndReplyRoundTrip) {
   EXPECT_EQ(*got.status, st);
 }
 
+TEST(CodecTest, StatusEntrySizeBoundsAreUpperBounds) {
+  // What a node adds to its list per entry (kStatusListBudget) must not undercount the bytes.
+  auto encoded = [](const NodeStatus& st) {
+    Reply r;
+    r.status = st;
+    return EncodeMessage({UINT64_MAX, r}).size();
+  };
+  const size_t empty = encoded(NodeStatus{});
+  const TxnId big{UINT32_MAX, UINT32_MAX, UINT64_MAX};
+  NodeStatus one_txn;
+  one_txn.txns.push_back(TxnStatus{big, "PREPARING", UINT64_MAX, UINT64_MAX, UINT32_MAX,
+                                   std::string(256, 'k'), std::string(300, 'd')});
+  EXPECT_LE(encoded(one_txn) - empty, EncodedSizeBound(one_txn.txns[0]));
+  NodeStatus one_lock;
+  one_lock.locks.push_back(LockStatus{std::string(256, 'k'), "X", {big, big, big}, {}});
+  for (int i = 0; i < 5; i++) one_lock.locks[0].waiters.push_back(LockWaiter{big, "S"});
+  EXPECT_LE(encoded(one_lock) - empty, EncodedSizeBound(one_lock.locks[0]));
+}
+
 TEST(CodecTest, ServersDecodeWithRequestLimitsSoListsAreRefused) {
   // A body with a long array is fine in a STATUS reply (client side) but not in anything a
   // server decodes: a small message cannot make a server allocate thousands of objects.
