@@ -229,8 +229,9 @@ void Log::FlusherMain() {
       if (failed_.load()) return;  // failed meanwhile (RemoveSegmentsBefore): durable_lsn_ stays
       durable_lsn_.store(last_lsn, std::memory_order_release);  // (I1)
     }
-    durable_cv_.notify_all();
+    // on_durable first: a WaitDurable caller that wakes can count on it having run.
     if (options_.on_durable) options_.on_durable();
+    durable_cv_.notify_all();
   }
 }
 
@@ -318,12 +319,14 @@ void Log::Fail(const Status& status) {
     if (!failure_.ok()) return;  // already failed; the first error is the one reported
     failure_ = status.WithContext("write-ahead log failed");
     failed_.store(true, std::memory_order_release);
+    // Under the lock, so that whoever sees the failure (a refused Append, a woken
+    // WaitDurable) can count on on_durable having run for it.
+    if (options_.on_durable) options_.on_durable();
   }
   spdlog::error("wal: {}: {}; no further writes (durable LSN {})", options_.dir, status.ToString(),
                 durable_lsn());
   durable_cv_.notify_all();
   work_cv_.notify_all();
-  if (options_.on_durable) options_.on_durable();
 }
 
 }  // namespace kv2pc::wal

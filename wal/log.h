@@ -109,7 +109,9 @@ struct LogOptions {
   // Called after durable_lsn() advances or the log fails: on the flusher thread, or on the
   // thread of the call that failed the log. Must be cheap, thread-safe, must not call the
   // Log's blocking functions (WaitDurable) and must stay callable until ~Log returns (the
-  // destructor's final flush calls it). Servers write to an eventfd.
+  // destructor's final flush calls it). For a failure it is called with the log's lock held,
+  // before any caller can see the failure: it may read durable_lsn() and failed(), and call
+  // nothing else of the Log. Servers write to an eventfd.
   std::function<void()> on_durable;
   // false skips every fdatasync and directory fsync: only for tests that do not test
   // durability.
