@@ -8,7 +8,7 @@
 
 #include "wal/log_reader.h"
 #include "wal/log_writer.h"
-#include "wal/posix_file.h"
+#include "wal/power_loss_fs.h"
 
 namespace kv2pc::wal {
 namespace {
@@ -32,7 +32,7 @@ std::string ParentDir(std::string dir) {
 
 Log::Log(const LogOptions& options)
     : options_(options),
-      owned_fs_(options.fs == nullptr ? NewPosixFileSystem() : nullptr),
+      owned_fs_(options.fs == nullptr ? NewDefaultFileSystem() : nullptr),
       fs_(options.fs == nullptr ? owned_fs_.get() : options.fs) {}
 
 Result<std::unique_ptr<Log>> Log::Open(const LogOptions& options, const RecordVisitor& visit) {
