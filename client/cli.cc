@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "client/operator_cli.h"
 #include "client/safe_text.h"
 #include "client/shell.h"
 #include "client/status_format.h"
@@ -27,6 +28,19 @@ constexpr std::string_view kUsage =
     "  status [NODE...] what each node is doing: transactions by state, locks held and waited\n"
     "                   for (default: every node of the cluster layout; waits at most 3 s\n"
     "                   for an answer unless --timeout-ms is given)\n"
+    "\n"
+    "operators (docs/recovery.md, docs/fail-points.md):\n"
+    "  outcome TXN                      COMMITTED, ABORTED, PENDING or UNKNOWN, from the\n"
+    "                                   coordinator that ran TXN (e.g. after OUTCOME_UNKNOWN)\n"
+    "  in-doubt [NODE...]               transactions that voted YES and wait for a decision:\n"
+    "                                   coordinator, age, locked keys, who waits, why\n"
+    "  resolve TXN commit|abort --force [NODE...]\n"
+    "                                   heuristic decision for a coordinator lost for good\n"
+    "  failpoint list                   every fail point and what it marks\n"
+    "  failpoint NODE [NAME ACTION]     show or set fail points at NODE (ACTION: off, crash,\n"
+    "                                   pause, sleep(MS), error; N*ACTION = next N hits)\n"
+    "  crash-matrix [--only NAME]       crash at every fail point on a scratch cluster and\n"
+    "                                   check recovery (a table; exit 3 on any failure)\n"
     "  help             this text\n"
     "  (none)           start a shell with begin/commit/abort; reads commands from stdin\n"
     "\n"
@@ -166,6 +180,12 @@ int RunCli(const std::vector<std::string>& args, const CliEnvironment& env, std:
     const std::vector<std::string> status_args(flags.command.begin() + 1, flags.command.end());
     return NodeStatusCommand(status_args, flags, env, out, err);
   }
+  const std::vector<std::string> rest(
+      flags.command.empty() ? flags.command.end() : flags.command.begin() + 1, flags.command.end());
+  if (command == "failpoint") return FailPointCommand(rest, flags, env, out, err);
+  if (command == "outcome") return OutcomeCommand(rest, flags, env, out, err);
+  if (command == "in-doubt") return InDoubtCommand(rest, flags, env, out, err);
+  if (command == "resolve") return ResolveCommand(rest, flags, env, out, err);
   if (command == "begin" || command == "commit" || command == "abort") {
     return UsageError(err, "'" + command +
                                "' works only in the shell (run kv2pc without a command, or "

@@ -149,7 +149,8 @@ Result<std::string> ResolvePingTarget(std::string_view target, const CliFlags& f
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> LayoutNodes(const CliFlags& flags,
-                                                                     const CliEnvironment& env) {
+                                                                     const CliEnvironment& env,
+                                                                     bool participants_only) {
   const std::string path = LayoutPath(DataDir(flags, env));
   if (!LayoutExists(path)) {
     return Status::NotFound("no cluster layout " + path +
@@ -157,7 +158,10 @@ Result<std::vector<std::pair<std::string, std::string>>> LayoutNodes(const CliFl
   }
   KV2PC_ASSIGN_OR_RETURN(ClusterConfig config, LoadLayout(path));
   std::vector<std::pair<std::string, std::string>> nodes;
-  for (const NodeInfo& n : config.nodes()) nodes.emplace_back(n.name, n.endpoint);
+  for (const NodeInfo& n : config.nodes()) {
+    if (participants_only && n.role != Role::kParticipant) continue;
+    nodes.emplace_back(n.name, n.endpoint);
+  }
   return nodes;
 }
 

@@ -66,8 +66,9 @@ Result<std::string> ResolvePingTarget(std::string_view target, const CliFlags& f
                                       const CliEnvironment& env);
 
 // Every node of the layout file (for `status` without a node): name and endpoint, in layout
-// order. NotFound when there is no layout file; InvalidArgument when it cannot be parsed.
-Result<std::vector<std::pair<std::string, std::string>>> LayoutNodes(const CliFlags& flags,
-                                                                     const CliEnvironment& env);
+// order; only the participants if `participants_only`. NotFound when there is no layout file;
+// InvalidArgument when it cannot be parsed.
+Result<std::vector<std::pair<std::string, std::string>>> LayoutNodes(
+    const CliFlags& flags, const CliEnvironment& env, bool participants_only = false);
 
 }  // namespace kv2pc

@@ -61,6 +61,7 @@ Status StatusFromReply(const Reply& reply) {
     case ErrorCode::kTxnAlreadyCommitted:
     case ErrorCode::kTxnAlreadyAborted:
     case ErrorCode::kTxnBusy:
+    case ErrorCode::kHeuristicMixed:
       return Status::FailedPrecondition(std::move(message));
     case ErrorCode::kKeyTooLarge:
     case ErrorCode::kValueTooLarge:
@@ -159,11 +160,19 @@ Result<Reply> Client::Call(MessageBody body, std::string_view what, bool outcome
       // this socket's queue until some later call reads and drops it; a fresh socket never
       // receives it. If reopening fails, socket_ stays null and the next call retries.
       if (!OpenSocket().ok()) socket_.reset();
-      std::string message = "TIMEOUT: no reply to " + std::string(what) + " from " +
-                            options_.coordinator + " within " +
-                            std::to_string(options_.timeout_ms) + " ms";
-      if (outcome_matters) message += "; the outcome is unknown (it may or may not have happened)";
-      return LocalError(ErrorCode::kTimeout, Status::TimedOut(std::move(message)));
+      std::string message = "no reply to " + std::string(what) + " from " + options_.coordinator +
+                            " within " + std::to_string(options_.timeout_ms) + " ms";
+      if (!outcome_matters) {
+        return LocalError(ErrorCode::kTimeout, Status::TimedOut("TIMEOUT: " + message));
+      }
+      // The request was sent: it may have taken effect (a COMMIT decided and logged just before
+      // the coordinator died). Never a guessed ABORTED: ask for the outcome later.
+      message = "OUTCOME_UNKNOWN: " + message +
+                "; the outcome is unknown (it may or may not have happened)";
+      if (const auto* c = std::get_if<CommitRequest>(&request.body)) {
+        message += "; `kv2pc outcome " + c->txn.ToString() + "` asks for it later";
+      }
+      return LocalError(ErrorCode::kOutcomeUnknown, Status::TimedOut(std::move(message)));
     }
     zmq::message_t frame;
     if (!RecvDealer(*socket_, &frame)) continue;
@@ -349,6 +358,21 @@ Result<std::string> Client::Ping(const std::string& endpoint, int timeout_ms) {
   std::string name = reply.node.empty() ? "(unnamed node)" : reply.node;
   std::string role = reply.role.empty() ? "unknown role" : reply.role;
   return name + " (" + role + ")";
+}
+
+Result<Reply> Client::Ask(const std::string& endpoint, MessageBody request, int timeout_ms) {
+  std::string what(MsgTypeName(Message{0, request}.type()));
+  KV2PC_ASSIGN_OR_RETURN(std::unique_ptr<Client> client, Connect({endpoint, timeout_ms}));
+  return client->Call(std::move(request), what, false);
+}
+
+Result<Outcome> Client::OutcomeOf(const std::string& endpoint, const TxnId& txn, int timeout_ms) {
+  KV2PC_ASSIGN_OR_RETURN(Reply reply, Ask(endpoint, QueryOutcomeRequest{txn}, timeout_ms));
+  if (!reply.outcome) {
+    return Status::Internal("INTERNAL_ERROR: the QUERY_OUTCOME reply from " + endpoint +
+                            " carries no outcome");
+  }
+  return *reply.outcome;
 }
 
 Result<Reply> Client::NodeStatus(const std::string& endpoint, std::optional<uint32_t> limit,

@@ -16,7 +16,9 @@
 //   Unavailable         PARTICIPANT_UNAVAILABLE, OVERLOADED, or the coordinator could not be
 //                       reached at all (the request was never sent): retry later.
 //   TimedOut            TIMEOUT, OUTCOME_UNKNOWN, or no reply within timeout_ms: the effect
-//                       may or may not have happened (for Commit: the outcome is unknown).
+//                       may or may not have happened. A Commit that was sent and not
+//                       answered is OUTCOME_UNKNOWN (last_error_code), never a guessed
+//                       ABORTED: OutcomeOf() (`kv2pc outcome TXN`) asks for it later.
 //   Internal            INTERNAL_ERROR, or a reply this client cannot make sense of.
 // No exception leaves this library.
 #pragma once
@@ -105,6 +107,12 @@ class Client {
   // (transactions by state, locks held and waited for; at most `limit` of each listed).
   static Result<Reply> NodeStatus(const std::string& endpoint, std::optional<uint32_t> limit,
                                   int timeout_ms);
+  // Sends one request to the node at `endpoint` and returns its reply (an error reply as the
+  // Status above): the operator's messages (FAILPOINT, IN_DOUBT, RESOLVE, QUERY_OUTCOME).
+  static Result<Reply> Ask(const std::string& endpoint, MessageBody request, int timeout_ms);
+  // QUERY_OUTCOME at `endpoint` (the coordinator that ran txn): COMMITTED, ABORTED, PENDING or
+  // UNKNOWN (too old: the coordinator has forgotten it).
+  static Result<Outcome> OutcomeOf(const std::string& endpoint, const TxnId& txn, int timeout_ms);
 
   // Details of the last failed call: the wire code and the abort reason (kOk and kNone after
   // a success). Local failures report the code they stand for: KEY_TOO_LARGE and

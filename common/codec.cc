@@ -114,12 +114,54 @@ void EncodeTxnOnly(Packer& pk, const T& m) {
 }
 void EncodeBody(Packer& pk, const CommitRequest& m) { EncodeTxnOnly(pk, m); }
 void EncodeBody(Packer& pk, const AbortRequest& m) { EncodeTxnOnly(pk, m); }
+void PackStrArray(Packer& pk, const std::vector<std::string>& v) {
+  pk.pack_array(static_cast<uint32_t>(v.size()));
+  for (const std::string& s : v) PackStr(pk, s);
+}
 void EncodeBody(Packer& pk, const PrepareRequest& m) {
-  pk.pack_map(2);
+  pk.pack_map(m.participants.empty() ? 2 : 3);
   PackStr(pk, "txn");
   PackTxn(pk, m.txn);
   PackStr(pk, "ops");
   pk.pack(m.ops);
+  if (!m.participants.empty()) {
+    PackStr(pk, "participants");
+    PackStrArray(pk, m.participants);
+  }
+}
+void EncodeBody(Packer& pk, const HeuristicReportRequest& m) {
+  pk.pack_map(3);
+  PackStr(pk, "txn");
+  PackTxn(pk, m.txn);
+  PackStr(pk, "committed");
+  pk.pack(m.committed);
+  PackStr(pk, "participant");
+  PackStr(pk, m.participant);
+}
+void EncodeBody(Packer& pk, const FailPointRequest& m) {
+  pk.pack_map((m.name.empty() ? 0 : 1) + (m.action.empty() ? 0 : 1));
+  if (!m.name.empty()) {
+    PackStr(pk, "name");
+    PackStr(pk, m.name);
+  }
+  if (!m.action.empty()) {
+    PackStr(pk, "action");
+    PackStr(pk, m.action);
+  }
+}
+void EncodeBody(Packer& pk, const InDoubtRequest& m) {
+  pk.pack_map(m.limit ? 1 : 0);
+  if (m.limit) {
+    PackStr(pk, "limit");
+    pk.pack(*m.limit);
+  }
+}
+void EncodeBody(Packer& pk, const ResolveRequest& m) {
+  pk.pack_map(2);
+  PackStr(pk, "txn");
+  PackTxn(pk, m.txn);
+  PackStr(pk, "commit");
+  pk.pack(m.commit);
 }
 void EncodeBody(Packer& pk, const DecideCommitRequest& m) { EncodeTxnOnly(pk, m); }
 void EncodeBody(Packer& pk, const DecideAbortRequest& m) { EncodeTxnOnly(pk, m); }
@@ -202,6 +244,44 @@ void EncodeNodeStatus(Packer& pk, const NodeStatus& st) {
   pk.pack(st.locks_total);
 }
 
+void EncodeFailPointState(Packer& pk, const FailPointState& f) {
+  pk.pack_map(4);
+  PackStr(pk, "name");
+  PackStr(pk, f.name);
+  PackStr(pk, "action");
+  PackStr(pk, f.action);
+  PackStr(pk, "hits");
+  pk.pack(f.hits);
+  PackStr(pk, "held");
+  pk.pack(f.held);
+}
+
+void EncodeInDoubtTxn(Packer& pk, const InDoubtTxn& t) {
+  pk.pack_map(10);
+  PackStr(pk, "txn");
+  PackTxn(pk, t.txn);
+  PackStr(pk, "coordinator");
+  PackStr(pk, t.coordinator);
+  PackStr(pk, "age_ms");
+  pk.pack(t.age_ms);
+  PackStr(pk, "prepare_lsn");
+  pk.pack(t.prepare_lsn);
+  PackStr(pk, "recovered");
+  pk.pack(t.recovered);
+  PackStr(pk, "participants");
+  PackStrArray(pk, t.participants);
+  PackStr(pk, "keys");
+  pk.pack_array(static_cast<uint32_t>(t.keys.size()));
+  for (const std::string& k : t.keys) PackBin(pk, k);
+  PackStr(pk, "keys_total");
+  pk.pack(t.keys_total);
+  PackStr(pk, "waiters");
+  pk.pack_array(static_cast<uint32_t>(t.waiters.size()));
+  for (const TxnId& w : t.waiters) PackTxn(pk, w);
+  PackStr(pk, "why");
+  PackStr(pk, t.why);
+}
+
 void EncodeBody(Packer& pk, const Reply& r) {
   uint32_t n = 1;
   n += !r.error.empty();
@@ -215,6 +295,8 @@ void EncodeBody(Packer& pk, const Reply& r) {
   n += !r.node.empty();
   n += !r.role.empty();
   n += r.status.has_value();
+  n += !r.failpoints.empty();
+  n += r.in_doubt.has_value();
   pk.pack_map(n);
   PackStr(pk, "code");
   pk.pack(static_cast<uint32_t>(r.code));
@@ -261,6 +343,16 @@ void EncodeBody(Packer& pk, const Reply& r) {
   if (r.status) {
     PackStr(pk, "status");
     EncodeNodeStatus(pk, *r.status);
+  }
+  if (!r.failpoints.empty()) {
+    PackStr(pk, "failpoints");
+    pk.pack_array(static_cast<uint32_t>(r.failpoints.size()));
+    for (const FailPointState& f : r.failpoints) EncodeFailPointState(pk, f);
+  }
+  if (r.in_doubt) {
+    PackStr(pk, "in_doubt");
+    pk.pack_array(static_cast<uint32_t>(r.in_doubt->size()));
+    for (const InDoubtTxn& t : *r.in_doubt) EncodeInDoubtTxn(pk, t);
   }
 }
 
@@ -421,6 +513,57 @@ Status OptionalString(const Fields& f, std::string_view name, std::string* out) 
   return o == nullptr ? Status::OK() : GetString(*o, name, out);
 }
 
+Status GetStrArray(const msgpack::object& o, std::string_view what, std::vector<std::string>* out) {
+  const msgpack::object_array* a = nullptr;
+  KV2PC_RETURN_IF_ERROR(GetArray(o, what, &a));
+  out->resize(a->size);
+  for (uint32_t i = 0; i < a->size; i++)
+    KV2PC_RETURN_IF_ERROR(GetString(a->ptr[i], what, &(*out)[i]));
+  return Status::OK();
+}
+
+Status RequiredBool(const Fields& f, std::string_view name, bool* out) {
+  const msgpack::object* o = f.Find(name);
+  if (o == nullptr) return Malformed("missing field " + std::string(name));
+  if (o->type != msgpack::type::BOOLEAN) return Malformed(std::string(name) + " is not a bool");
+  *out = o->via.boolean;
+  return Status::OK();
+}
+
+Status DecodeFailPointState(const msgpack::object& o, FailPointState* s) {
+  KV2PC_ASSIGN_OR_RETURN(Fields f, Fields::From(o));
+  KV2PC_RETURN_IF_ERROR(OptionalString(f, "name", &s->name));
+  KV2PC_RETURN_IF_ERROR(OptionalString(f, "action", &s->action));
+  KV2PC_RETURN_IF_ERROR(OptionalUint(f, "hits", UINT64_MAX, &s->hits));
+  return OptionalUint(f, "held", UINT64_MAX, &s->held);
+}
+
+Status DecodeInDoubtTxn(const msgpack::object& o, InDoubtTxn* t) {
+  KV2PC_ASSIGN_OR_RETURN(Fields f, Fields::From(o));
+  KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &t->txn));
+  KV2PC_RETURN_IF_ERROR(OptionalString(f, "coordinator", &t->coordinator));
+  KV2PC_RETURN_IF_ERROR(OptionalUint(f, "age_ms", UINT64_MAX, &t->age_ms));
+  KV2PC_RETURN_IF_ERROR(OptionalUint(f, "prepare_lsn", UINT64_MAX, &t->prepare_lsn));
+  KV2PC_RETURN_IF_ERROR(OptionalBool(f, "recovered", &t->recovered));
+  if (const msgpack::object* p = Present(f, "participants"); p != nullptr) {
+    KV2PC_RETURN_IF_ERROR(GetStrArray(*p, "participants", &t->participants));
+  }
+  const msgpack::object_array* a = nullptr;
+  if (const msgpack::object* k = Present(f, "keys"); k != nullptr) {
+    KV2PC_RETURN_IF_ERROR(GetArray(*k, "keys", &a));
+    t->keys.resize(a->size);
+    for (uint32_t i = 0; i < a->size; i++)
+      KV2PC_RETURN_IF_ERROR(GetBytes(a->ptr[i], "keys", &t->keys[i]));
+  }
+  KV2PC_RETURN_IF_ERROR(OptionalUint(f, "keys_total", UINT64_MAX, &t->keys_total));
+  if (const msgpack::object* w = Present(f, "waiters"); w != nullptr) {
+    KV2PC_RETURN_IF_ERROR(GetArray(*w, "waiters", &a));
+    t->waiters.resize(a->size);
+    for (uint32_t i = 0; i < a->size; i++) KV2PC_RETURN_IF_ERROR(GetTxn(a->ptr[i], &t->waiters[i]));
+  }
+  return OptionalString(f, "why", &t->why);
+}
+
 Status DecodeTxnStatus(const msgpack::object& o, TxnStatus* t) {
   KV2PC_ASSIGN_OR_RETURN(Fields f, Fields::From(o));
   KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &t->txn));
@@ -517,8 +660,8 @@ Status DecodeReply(const Fields& f, Reply* r) {
   KV2PC_RETURN_IF_ERROR(
       EnumByName<Vote>(f, "vote", VoteName, {Vote::kYes, Vote::kNo, Vote::kReadOnly}, &r->vote));
   KV2PC_RETURN_IF_ERROR(EnumByName<Outcome>(
-      f, "outcome", OutcomeName, {Outcome::kCommitted, Outcome::kAborted, Outcome::kPending},
-      &r->outcome));
+      f, "outcome", OutcomeName,
+      {Outcome::kCommitted, Outcome::kAborted, Outcome::kPending, Outcome::kUnknown}, &r->outcome));
   if ((o = Present(f, "ts")) != nullptr) {
     uint64_t ts;
     KV2PC_RETURN_IF_ERROR(GetUint(*o, "ts", UINT64_MAX, &ts));
@@ -529,6 +672,21 @@ Status DecodeReply(const Fields& f, Reply* r) {
   if ((o = Present(f, "status")) != nullptr) {
     r->status.emplace();
     KV2PC_RETURN_IF_ERROR(DecodeNodeStatus(*o, &*r->status));
+  }
+  const msgpack::object_array* a = nullptr;
+  if ((o = Present(f, "failpoints")) != nullptr) {
+    KV2PC_RETURN_IF_ERROR(GetArray(*o, "failpoints", &a));
+    r->failpoints.resize(a->size);
+    for (uint32_t i = 0; i < a->size; i++) {
+      KV2PC_RETURN_IF_ERROR(DecodeFailPointState(a->ptr[i], &r->failpoints[i]));
+    }
+  }
+  if ((o = Present(f, "in_doubt")) != nullptr) {
+    KV2PC_RETURN_IF_ERROR(GetArray(*o, "in_doubt", &a));
+    r->in_doubt.emplace(a->size);
+    for (uint32_t i = 0; i < a->size; i++) {
+      KV2PC_RETURN_IF_ERROR(DecodeInDoubtTxn(a->ptr[i], &(*r->in_doubt)[i]));
+    }
   }
   return Status::OK();
 }
@@ -588,6 +746,39 @@ Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
       PrepareRequest m;
       KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &m.txn));
       KV2PC_RETURN_IF_ERROR(RequiredUint32(f, "ops", &m.ops));
+      if (const msgpack::object* o = Present(f, "participants"); o != nullptr) {
+        KV2PC_RETURN_IF_ERROR(GetStrArray(*o, "participants", &m.participants));
+      }
+      return MessageBody(std::move(m));
+    }
+    case MsgType::kHeuristicReport: {
+      HeuristicReportRequest m;
+      KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &m.txn));
+      KV2PC_RETURN_IF_ERROR(RequiredBool(f, "committed", &m.committed));
+      const msgpack::object* o = f.Find("participant");
+      if (o == nullptr) return Malformed("missing field participant");
+      KV2PC_RETURN_IF_ERROR(GetString(*o, "participant", &m.participant));
+      return MessageBody(std::move(m));
+    }
+    case MsgType::kFailPoint: {
+      FailPointRequest m;
+      KV2PC_RETURN_IF_ERROR(OptionalString(f, "name", &m.name));
+      KV2PC_RETURN_IF_ERROR(OptionalString(f, "action", &m.action));
+      return MessageBody(std::move(m));
+    }
+    case MsgType::kInDoubt: {
+      InDoubtRequest m;
+      if (const msgpack::object* o = Present(f, "limit"); o != nullptr) {
+        uint64_t limit;
+        KV2PC_RETURN_IF_ERROR(GetUint(*o, "limit", UINT32_MAX, &limit));
+        m.limit = static_cast<uint32_t>(limit);
+      }
+      return MessageBody(m);
+    }
+    case MsgType::kResolve: {
+      ResolveRequest m;
+      KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &m.txn));
+      KV2PC_RETURN_IF_ERROR(RequiredBool(f, "commit", &m.commit));
       return MessageBody(m);
     }
     case MsgType::kWrite: {
@@ -650,8 +841,12 @@ bool KnownType(uint64_t t) {
     case MsgType::kDecideAbort:
     case MsgType::kQueryOutcome:
     case MsgType::kAbortNotice:
+    case MsgType::kHeuristicReport:
     case MsgType::kPing:
     case MsgType::kStatus:
+    case MsgType::kFailPoint:
+    case MsgType::kInDoubt:
+    case MsgType::kResolve:
     case MsgType::kReply:
       return t <= 255;
   }

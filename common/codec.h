@@ -27,7 +27,7 @@ struct DecodeLimits {
   size_t max_map;
   size_t max_depth;
 };
-inline constexpr DecodeLimits kRequestLimits{16, 32, 4};
+inline constexpr DecodeLimits kRequestLimits{1024, 32, 4};  // arrays: PREPARE participants
 inline constexpr DecodeLimits kReplyLimits{1u << 20, 1024, 8};
 
 // Decodes one message from `bytes`.

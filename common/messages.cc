@@ -37,6 +37,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "OUTCOME_UNKNOWN";
     case ErrorCode::kOverloaded:
       return "OVERLOADED";
+    case ErrorCode::kHeuristicMixed:
+      return "HEURISTIC_MIXED";
   }
   return "UNKNOWN_ERROR";
 }
@@ -97,6 +99,8 @@ std::string_view OutcomeName(Outcome outcome) {
       return "ABORTED";
     case Outcome::kPending:
       return "PENDING";
+    case Outcome::kUnknown:
+      return "UNKNOWN";
   }
   return "PENDING";
 }
@@ -104,6 +108,12 @@ std::string_view OutcomeName(Outcome outcome) {
 // Map keys and msgpack headers (< 64 bytes), a txn id (<= 23 bytes), each string's bytes.
 size_t EncodedSizeBound(const TxnStatus& t) {
   return 160 + t.state.size() + t.detail.size() + (t.waiting_for ? t.waiting_for->size() : 0);
+}
+size_t EncodedSizeBound(const InDoubtTxn& t) {
+  size_t n = 200 + t.coordinator.size() + t.why.size() + 24 * t.waiters.size();
+  for (const auto& p : t.participants) n += 8 + p.size();
+  for (const auto& k : t.keys) n += 8 + k.size();
+  return n;
 }
 size_t EncodedSizeBound(const LockStatus& l) {
   return 64 + l.key.size() + l.mode.size() + 24 * l.holders.size() + 40 * l.waiters.size();
@@ -135,7 +145,11 @@ MsgType Message::type() const {
         if constexpr (std::is_same_v<T, DecideAbortRequest>) return MsgType::kDecideAbort;
         if constexpr (std::is_same_v<T, QueryOutcomeRequest>) return MsgType::kQueryOutcome;
         if constexpr (std::is_same_v<T, AbortNoticeRequest>) return MsgType::kAbortNotice;
+        if constexpr (std::is_same_v<T, HeuristicReportRequest>) return MsgType::kHeuristicReport;
         if constexpr (std::is_same_v<T, PingRequest>) return MsgType::kPing;
+        if constexpr (std::is_same_v<T, FailPointRequest>) return MsgType::kFailPoint;
+        if constexpr (std::is_same_v<T, InDoubtRequest>) return MsgType::kInDoubt;
+        if constexpr (std::is_same_v<T, ResolveRequest>) return MsgType::kResolve;
         if constexpr (std::is_same_v<T, StatusRequest>) return MsgType::kStatus;
         if constexpr (std::is_same_v<T, Reply>) return MsgType::kReply;
       },
@@ -170,8 +184,16 @@ std::string_view MsgTypeName(MsgType type) {
       return "QUERY_OUTCOME";
     case MsgType::kAbortNotice:
       return "ABORT_NOTICE";
+    case MsgType::kHeuristicReport:
+      return "HEURISTIC_REPORT";
     case MsgType::kPing:
       return "PING";
+    case MsgType::kFailPoint:
+      return "FAILPOINT";
+    case MsgType::kInDoubt:
+      return "IN_DOUBT";
+    case MsgType::kResolve:
+      return "RESOLVE";
     case MsgType::kStatus:
       return "STATUS";
     case MsgType::kReply:

@@ -37,11 +37,16 @@ enum class MsgType : uint8_t {
   kDecideCommit = 19,  // phase 2: the decision is COMMIT
   kDecideAbort = 20,   // phase 2: the decision is ABORT (or the transaction is abandoned)
   // Participant -> coordinator.
-  kQueryOutcome = 24,  // what became of this transaction? (recovery of an in-doubt txn)
-  kAbortNotice = 25,   // I rolled back my part of this transaction (e.g. wounded): abort it
+  kQueryOutcome = 24,     // what became of this transaction? (recovery of an in-doubt txn)
+  kAbortNotice = 25,      // I rolled back my part of this transaction (e.g. wounded): abort it
+  kHeuristicReport = 26,  // an operator forced this transaction's outcome here (kv2pc resolve)
   // Anyone -> any node.
   kPing = 32,    // liveness and identity
   kStatus = 33,  // what the node is doing: transactions by state, locks held and waited for
+  // Operator -> a node (kv2pc failpoint / in-doubt / resolve).
+  kFailPoint = 34,  // arm, disarm or list fail points (docs/fail-points.md)
+  kInDoubt = 35,    // list PREPARED transactions waiting for a decision (participant)
+  kResolve = 36,    // force a heuristic COMMIT or ABORT of a PREPARED transaction (participant)
   // Every request is answered by exactly one kReply with the same request_id.
   kReply = 64,
 };
@@ -63,6 +68,7 @@ enum class ErrorCode : uint8_t {
   kInternalError = 12,          // a server-side failure (e.g. log I/O error); see `error`
   kOutcomeUnknown = 13,         // the commit may or may not have happened; ask again later
   kOverloaded = 14,             // the node is at a limit (e.g. open transactions): retry later
+  kHeuristicMixed = 15,         // an operator forced an outcome that contradicts the decision
 };
 
 std::string_view ErrorCodeName(ErrorCode code);
@@ -87,8 +93,10 @@ std::optional<AbortReason> ParseAbortReason(std::string_view name);
 enum class Vote : uint8_t { kYes = 1, kNo = 2, kReadOnly = 3 };
 std::string_view VoteName(Vote vote);
 
-// Answer to kQueryOutcome.
-enum class Outcome : uint8_t { kCommitted = 1, kAborted = 2, kPending = 3 };
+// Answer to kQueryOutcome. PENDING: not decided yet (still running, or in doubt at the node
+// asked). UNKNOWN: the node cannot tell (it has forgotten, or never knew, the transaction and
+// cannot rule out that it committed).
+enum class Outcome : uint8_t { kCommitted = 1, kAborted = 2, kPending = 3, kUnknown = 4 };
 std::string_view OutcomeName(Outcome outcome);
 
 // ---- Bodies. Field comments give the map key, msgpack type, and presence. ----
@@ -152,6 +160,10 @@ struct WriteRequest {
 struct PrepareRequest {
   TxnId txn;         // "txn": required
   uint32_t ops = 0;  // "ops": uint, operations sent to this participant in this txn
+  // "participants": [str], optional: the names of every participant of the transaction
+  // (this one included). Logged with the PREPARE, so that while in doubt a participant can ask
+  // its fellows for the outcome (cooperative termination) when the coordinator is down.
+  std::vector<std::string> participants;
 };
 
 struct DecideCommitRequest {
@@ -175,7 +187,34 @@ struct AbortNoticeRequest {
   std::string error;                        // "error": str, optional: why, for the client
 };
 
+// An operator forced the outcome of a PREPARED transaction at a participant (RESOLVE): the
+// participant tells the transaction's coordinator, which reports HEURISTIC_MIXED if it decided
+// otherwise.
+struct HeuristicReportRequest {
+  TxnId txn;                // "txn": required
+  bool committed = false;   // "committed": bool, required: the forced outcome
+  std::string participant;  // "participant": str, required: who forced it
+};
+
 struct PingRequest {};
+
+// Arms, disarms or lists fail points. Without "name" it only lists.
+struct FailPointRequest {
+  std::string name;    // "name": str, optional, e.g. "participant.after_prepare_logged"
+  std::string action;  // "action": str, with name: off|crash|pause|sleep(MS)|error, "N*" prefix
+};
+
+// Lists the transactions that voted YES here and wait for a decision (PREPARED), oldest first.
+struct InDoubtRequest {
+  std::optional<uint32_t> limit;  // "limit": uint, optional (as STATUS)
+};
+
+// Forces the outcome of a PREPARED transaction here: a heuristic decision, for when its
+// coordinator is lost for good. Refused unless the transaction is PREPARED here.
+struct ResolveRequest {
+  TxnId txn;            // "txn": required
+  bool commit = false;  // "commit": bool, required: true = COMMIT, false = ABORT
+};
 
 struct StatusRequest {
   // "limit": uint, optional: list at most this many transactions and this many locked keys
@@ -224,11 +263,36 @@ struct NodeStatus {
   bool operator==(const NodeStatus&) const = default;
 };
 
+// One armed fail point (Reply.failpoints).
+struct FailPointState {
+  std::string name;    // "name": str
+  std::string action;  // "action": str, as FailAction::ToString
+  uint64_t hits = 0;   // "hits": uint, times reached while armed
+  uint64_t held = 0;   // "held": uint, continuations a pause holds
+  bool operator==(const FailPointState&) const = default;
+};
+
+// One PREPARED transaction waiting for its decision (Reply.in_doubt).
+struct InDoubtTxn {
+  TxnId txn;                              // "txn"
+  std::string coordinator;                // "coordinator": str, the node that decides it
+  uint64_t age_ms = 0;                    // "age_ms": uint, since it voted YES (or recovery)
+  uint64_t prepare_lsn = 0;               // "prepare_lsn": uint, its PREPARE record
+  bool recovered = false;                 // "recovered": bool, found in the WAL at start-up
+  std::vector<std::string> participants;  // "participants": [str], every participant, if known
+  std::vector<std::string> keys;          // "keys": [bin], keys it holds X locks on (<= 100)
+  uint64_t keys_total = 0;                // "keys_total": uint
+  std::vector<TxnId> waiters;             // "waiters": [txn], transactions waiting on them
+  std::string why;  // "why": str, why this participant cannot decide alone (last attempts)
+  bool operator==(const InDoubtTxn&) const = default;
+};
+
 // A STATUS reply stays well under kMaxMessageSize: nodes stop listing transactions and locks
 // once the entries' encoded sizes (upper estimates below) pass this; the totals still count all.
 inline constexpr size_t kStatusListBudget = 2u << 20;
 size_t EncodedSizeBound(const TxnStatus& t);
 size_t EncodedSizeBound(const LockStatus& l);
+size_t EncodedSizeBound(const InDoubtTxn& t);
 
 // Appends the counters "aborted" (the sum) and "aborted.<REASON>" for each reason in
 // `by_reason`, as both roles report them.
@@ -251,6 +315,8 @@ struct Reply {
   std::string node;                         // "node": str, PING
   std::string role;                         // "role": str, PING and STATUS
   std::optional<NodeStatus> status;         // "status": map, STATUS
+  std::vector<FailPointState> failpoints;   // "failpoints": [map], FAILPOINT (armed points)
+  std::optional<std::vector<InDoubtTxn>> in_doubt;  // "in_doubt": [map], IN_DOUBT
 
   bool ok() const { return code == ErrorCode::kOk; }
   static Reply Error(ErrorCode code, std::string error) {
@@ -269,7 +335,8 @@ struct Reply {
 using MessageBody =
     std::variant<BeginRequest, GetRequest, PutRequest, DeleteRequest, CommitRequest, AbortRequest,
                  ReadRequest, WriteRequest, PrepareRequest, DecideCommitRequest, DecideAbortRequest,
-                 QueryOutcomeRequest, AbortNoticeRequest, PingRequest, StatusRequest, Reply>;
+                 QueryOutcomeRequest, AbortNoticeRequest, HeuristicReportRequest, PingRequest,
+                 StatusRequest, FailPointRequest, InDoubtRequest, ResolveRequest, Reply>;
 
 struct Message {
   uint64_t request_id = 0;

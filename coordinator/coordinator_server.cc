@@ -59,6 +59,7 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
 }
 
 Status CoordinatorServer::Start() {
+  KV2PC_RETURN_IF_ERROR(ConfigureFromEnvironment(&failpoints_));
   KV2PC_ASSIGN_OR_RETURN(dir_lock_, DataDirLock::Acquire(options_.data_dir));
 
   // Participants, in layout order: peer index i <-> ring index i.
@@ -169,6 +170,8 @@ void CoordinatorServer::Dispatch(Message msg, ReplyToPtr to) {
           HandleQueryOutcome(b.txn, to);
         } else if constexpr (std::is_same_v<T, AbortNoticeRequest>) {
           HandleAbortNotice(b, to);
+        } else if constexpr (std::is_same_v<T, HeuristicReportRequest>) {
+          HandleHeuristicReport(b, to);
         } else if constexpr (std::is_same_v<T, PingRequest>) {
           Reply r;
           r.node = self_->name;
@@ -176,6 +179,8 @@ void CoordinatorServer::Dispatch(Message msg, ReplyToPtr to) {
           Send(to, r);
         } else if constexpr (std::is_same_v<T, StatusRequest>) {
           HandleStatus(b, to);
+        } else if constexpr (std::is_same_v<T, FailPointRequest>) {
+          Send(to, ServeFailPointRequest(&failpoints_, b));
         } else {
           Send(to, Reply::Error(ErrorCode::kMalformedRequest,
                                 std::string(MsgTypeName(msg.type())) +
@@ -373,17 +378,42 @@ void CoordinatorServer::StartCommit(Txn* t) {
   t->state = State::kPreparing;
   TxnId id = t->id;
   for (const auto& [p, ops] : t->participants) t->votes_pending.insert(p);
+  failpoints_.At("coordinator.before_prepare_sent", [this, id] { SendPrepares(id); });
+}
+
+void CoordinatorServer::SendPrepares(const TxnId& id) {
+  auto it = txns_.find(id);
+  if (it == txns_.end() || it->second->state != State::kPreparing) return;  // aborted meanwhile
+  Txn* t = it->second.get();
+  // Every participant learns who the others are, for cooperative termination.
+  std::vector<std::string> names;
+  for (const auto& [p, ops] : t->participants) names.push_back(participants_.peer_name(p));
+  t->holding_votes = true;  // until the fail point below lets them be counted (at once if off)
   for (const auto& [p, ops] : t->participants) {
     size_t peer = p;
-    participants_.Call(peer, PrepareRequest{id, ops}, options_.vote_timeout,
+    participants_.Call(peer, PrepareRequest{id, ops, names}, options_.vote_timeout,
                        [this, id, peer](Result<Reply> r) { OnVote(id, peer, std::move(r)); });
   }
+  failpoints_.At("coordinator.after_prepare_sent", [this, id] { ReleaseVotes(id); });
+}
+
+void CoordinatorServer::ReleaseVotes(const TxnId& id) {
+  auto it = txns_.find(id);
+  if (it == txns_.end()) return;
+  it->second->holding_votes = false;
+  auto held = std::move(it->second->held_votes);
+  it->second->held_votes.clear();
+  for (auto& [p, r] : held) OnVote(id, p, std::move(r));  // may finish the transaction
 }
 
 void CoordinatorServer::OnVote(const TxnId& id, size_t participant, Result<Reply> r) {
   auto it = txns_.find(id);
   if (it == txns_.end() || it->second->state != State::kPreparing) return;
   Txn* t = it->second.get();
+  if (t->holding_votes) {
+    t->held_votes.emplace_back(participant, std::move(r));
+    return;
+  }
   const std::string& name = participants_.peer_name(participant);
   if (!r.ok()) {
     bool timeout = r.status().IsTimedOut();
@@ -412,6 +442,21 @@ void CoordinatorServer::OnVote(const TxnId& id, size_t participant, Result<Reply
     if (client) Send(client, result);
     return;
   }
+  failpoints_.At(
+      "coordinator.before_decision_logged", [this, id] { LogDecision(id); },
+      [this, id] {
+        auto again = txns_.find(id);
+        if (again == txns_.end()) return;
+        Abort(again->second.get(),
+              Reply::AbortedBecause(AbortReason::kLogFailure,
+                                    "fail point coordinator.before_decision_logged: error"));
+      });
+}
+
+void CoordinatorServer::LogDecision(const TxnId& id) {
+  auto it = txns_.find(id);
+  if (it == txns_.end() || it->second->state != State::kPreparing) return;  // aborted meanwhile
+  Txn* t = it->second.get();
   wal::DecisionCommitRecord rec;
   rec.txn = id;
   for (size_t p : t->yes_voters) rec.participants.push_back(participants_.peer_name(p));
@@ -446,11 +491,32 @@ void CoordinatorServer::OnDecisionDurable(const TxnId& id, const Status& s) {
   }
   t->state = State::kCommitted;  // (C1): durable, now everyone may hear it
   t->acks_pending = t->yes_voters;
-  if (t->client) {
-    Send(t->client, t->result);
-    t->client.reset();
+  ReplyToPtr client = std::move(t->client);
+  t->client.reset();
+  failpoints_.At(
+      "coordinator.after_decision_logged",
+      [this, id, client, result = std::move(t->result)] { SendCommits(id, client, result); });
+}
+
+void CoordinatorServer::SendCommits(const TxnId& id, const ReplyToPtr& client,
+                                    const Reply& result) {
+  std::vector<size_t> voters;
+  if (auto it = txns_.find(id); it != txns_.end()) {
+    voters.assign(it->second->acks_pending.begin(), it->second->acks_pending.end());
   }
-  for (size_t p : t->yes_voters) SendCommit(id, p);
+  if (!voters.empty()) SendCommit(id, voters.front());
+  failpoints_.At("coordinator.after_commit_sent_to_some", [this, id, client, result, voters] {
+    for (size_t i = 1; i < voters.size(); i++) {
+      auto it = txns_.find(id);
+      if (it != txns_.end() && it->second->acks_pending.count(voters[i])) SendCommit(id, voters[i]);
+    }
+    failpoints_.At(
+        "coordinator.after_commit_sent",
+        [this, client, result] {
+          if (client) Send(client, result);
+        },
+        [] {});  // error: the client hears nothing (OUTCOME_UNKNOWN at its end)
+  });
 }
 
 void CoordinatorServer::SendCommit(const TxnId& id, size_t participant) {
@@ -460,6 +526,11 @@ void CoordinatorServer::SendCommit(const TxnId& id, size_t participant) {
         auto it = txns_.find(id);
         if (it == txns_.end()) return;
         Txn* t = it->second.get();
+        if (r.ok() && r->code == ErrorCode::kHeuristicMixed) {
+          // An operator forced ABORT there: nothing will ever acknowledge. Count it as heard.
+          MarkHeuristicMixed(id, participants_.peer_name(participant), true);
+          r = Reply{};
+        }
         if (!r.ok() || !r->ok()) {
           if (r.ok()) {
             spdlog::error("{} refused DECIDE_COMMIT of {}: {} {}",
@@ -477,16 +548,22 @@ void CoordinatorServer::SendCommit(const TxnId& id, size_t participant) {
               });
           return;
         }
-        t->acks_pending.erase(participant);
-        if (!t->acks_pending.empty()) return;
-        // Everyone knows: the decision may be forgotten. END need not be forced: if it is
-        // lost, recovery re-sends a COMMIT that participants acknowledge again.
-        Result<Lsn> end = log_->Append(wal::kEnd, wal::EndRecord{id}.Encode());
-        if (!end.ok())
-          spdlog::warn("cannot log END of {}: {}", id.ToString(), end.status().ToString());
-        if (t->recovered) spdlog::info("{}: every participant acknowledged COMMIT", id.ToString());
-        Finish(id, Finished{true, AbortReason::kNone});
+        if (t->acks_pending.erase(participant) == 0 || !t->acks_pending.empty()) return;
+        failpoints_.At("coordinator.before_end_logged", [this, id] { LogEnd(id); });
       });
+}
+
+void CoordinatorServer::LogEnd(const TxnId& id) {
+  auto it = txns_.find(id);
+  if (it == txns_.end()) return;
+  // Everyone knows: the decision may be forgotten. END need not be forced: if it is lost,
+  // recovery re-sends a COMMIT that participants acknowledge again.
+  Result<Lsn> end = log_->Append(wal::kEnd, wal::EndRecord{id}.Encode());
+  if (!end.ok()) spdlog::warn("cannot log END of {}: {}", id.ToString(), end.status().ToString());
+  if (it->second->recovered) {
+    spdlog::info("{}: every participant acknowledged COMMIT", id.ToString());
+  }
+  Finish(id, Finished{true, AbortReason::kNone});
 }
 
 void CoordinatorServer::HandleAbort(const TxnId& id, ReplyToPtr to) {
@@ -512,21 +589,36 @@ void CoordinatorServer::HandleAbort(const TxnId& id, ReplyToPtr to) {
 
 void CoordinatorServer::Abort(Txn* t, Reply reply) {
   TxnId id = t->id;
-  for (const auto& [p, ops] : t->participants) {
-    // Presumed abort: no log record, and the acknowledgement is not needed (C4). A lost
-    // DECIDE_ABORT is made good by the participant's idle timeout or outcome query.
-    participants_.Call(p, DecideAbortRequest{id}, options_.commit_retry, [](Result<Reply>) {});
-  }
+  std::vector<size_t> touched;
+  for (const auto& [p, ops] : t->participants) touched.push_back(p);
+  const bool voting = t->state == State::kPreparing;
   ReplyToPtr client = std::move(t->client);
   AbortReason reason = reply.code == ErrorCode::kOk ? AbortReason::kClientAbort : reply.reason;
-  Finish(id, Finished{false, reason});
-  if (client) {
-    reply.txn = id;
-    Send(client, reply);
+  Finish(id, Finished{false, reason});  // t is gone
+  reply.txn = id;
+  auto tell = [this, id, touched, client, reply](bool participants) {
+    for (size_t p : participants ? touched : std::vector<size_t>{}) {
+      // Presumed abort: no log record, and the acknowledgement is not needed (C4). A lost
+      // DECIDE_ABORT is made good by the participant's idle timeout or outcome query.
+      participants_.Call(p, DecideAbortRequest{id}, options_.commit_retry, [](Result<Reply>) {});
+    }
+    if (client) Send(client, reply);
+  };
+  if (!voting) {
+    tell(true);
+    return;
   }
+  failpoints_.At(
+      "coordinator.before_abort_sent", [tell] { tell(true); }, [tell] { tell(false); });
 }
 
 void CoordinatorServer::Finish(const TxnId& id, Finished f) {
+  if (auto h = heuristics_.find(id); h != heuristics_.end()) {
+    for (const auto& [participant, committed] : h->second) {
+      if (committed != f.committed) MarkHeuristicMixed(id, participant, f.committed);
+    }
+    heuristics_.erase(h);
+  }
   if (f.committed) {
     committed_++;
   } else {
@@ -554,6 +646,42 @@ void CoordinatorServer::HandleAbortNotice(const AbortNoticeRequest& req, const R
       req.reason != AbortReason::kNone ? req.reason : AbortReason::kOperationFailed;
   Abort(t, Reply::AbortedBecause(reason,
                                  req.error.empty() ? "a participant rolled it back" : req.error));
+}
+
+void CoordinatorServer::HandleHeuristicReport(const HeuristicReportRequest& req,
+                                              const ReplyToPtr& to) {
+  Send(to, Reply{});
+  spdlog::warn("{}: {} reports a heuristic {} forced by an operator", req.txn.ToString(),
+               req.participant, req.committed ? "COMMIT" : "ABORT");
+  if (auto it = txns_.find(req.txn); it != txns_.end()) {
+    const State st = it->second->state;
+    if (st == State::kCommitted || st == State::kDeciding) {
+      // Decided COMMIT (or logging it: (C1) nobody else may hear otherwise).
+      if (!req.committed) MarkHeuristicMixed(req.txn, req.participant, true);
+      return;
+    }
+    // Not decided yet: compare when it finishes.
+    heuristics_[req.txn][req.participant] = req.committed;
+    return;
+  }
+  auto f = finished_.find(req.txn);
+  // Not running and no decision here: presumed abort (C4).
+  const bool committed = f != finished_.end() && f->second.committed;
+  if (req.committed != committed) MarkHeuristicMixed(req.txn, req.participant, committed);
+}
+
+void CoordinatorServer::MarkHeuristicMixed(const TxnId& id, const std::string& participant,
+                                           bool decided_commit) {
+  std::string detail = participant + " was forced to " + (decided_commit ? "ABORT" : "COMMIT") +
+                       " by an operator; the decision was " + (decided_commit ? "COMMIT" : "ABORT");
+  for (const TxnStatus& m : mixed_) {
+    if (m.txn == id && m.detail == detail) return;  // a repeated report
+  }
+  spdlog::error("HEURISTIC_MIXED {}: {}", id.ToString(), detail);
+  heuristic_mixed_++;
+  TxnStatus m{id, "HEURISTIC_MIXED", 0, 0, 0, std::nullopt, detail};
+  mixed_.push_back(std::move(m));
+  if (mixed_.size() > 1000) mixed_.pop_front();
 }
 
 void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr& to) {
@@ -615,14 +743,25 @@ void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr&
     if ((listed += EncodedSizeBound(ts)) > kStatusListBudget) break;
     st.txns.push_back(std::move(ts));
   }
+  // The heuristic contradictions last: they need an operator.
+  for (auto m = mixed_.rbegin(); m != mixed_.rend() && st.txns.size() < limit; ++m) {
+    if ((listed += EncodedSizeBound(*m)) > kStatusListBudget) break;
+    st.txns.push_back(*m);
+  }
   auto& c = st.counters;
   c.emplace_back("txns_active", by_state[static_cast<int>(State::kActive)]);
   c.emplace_back("txns_preparing", by_state[static_cast<int>(State::kPreparing)]);
   c.emplace_back("txns_deciding", by_state[static_cast<int>(State::kDeciding)]);
   c.emplace_back("txns_committed_unacknowledged", by_state[static_cast<int>(State::kCommitted)]);
   c.emplace_back("committed", committed_);
+  c.emplace_back("heuristic_mixed", heuristic_mixed_);
   AddAbortCounters(aborted_, &st);
   c.emplace_back("wal_durable_lsn", log_->durable_lsn());
+  uint64_t held = 0;
+  auto armed = failpoints_.Armed();
+  for (const auto& p : armed) held += p.held;
+  c.emplace_back("failpoints_armed", armed.size());
+  c.emplace_back("failpoints_held", held);
   Reply r;
   r.node = self_->name;
   r.role = "coordinator";

@@ -51,6 +51,7 @@
 #include "common/config.h"
 #include "common/data_dir.h"
 #include "common/event_loop.h"
+#include "common/failpoint.h"
 #include "common/messages.h"
 #include "common/partitioner.h"
 #include "common/rpc.h"
@@ -104,6 +105,9 @@ class CoordinatorServer {
     EventLoop::Clock::time_point created_at{};  // BEGIN (or recovery); STATUS shows age
     bool recovered = false;
     Lsn decision_lsn = 0;  // its DECISION_COMMIT record, which the log must keep until END
+    // Votes that arrived while coordinator.after_prepare_sent holds them (pause).
+    bool holding_votes = false;
+    std::vector<std::pair<size_t, Result<Reply>>> held_votes;
   };
   struct Finished {
     bool committed;
@@ -130,6 +134,11 @@ class CoordinatorServer {
   // A participant rolled back its part of an ACTIVE transaction (e.g. wounded): abort it
   // everywhere now, answering its pending client request, if any.
   void HandleAbortNotice(const AbortNoticeRequest& req, const ReplyToPtr& to);
+  // An operator forced the outcome at a participant (kv2pc resolve): compare it with the
+  // decision, now or when the transaction finishes; a contradiction is HEURISTIC_MIXED.
+  void HandleHeuristicReport(const HeuristicReportRequest& req, const ReplyToPtr& to);
+  // Logs and records (STATUS) that `participant` forced the opposite of the decision.
+  void MarkHeuristicMixed(const TxnId& id, const std::string& participant, bool decided_commit);
 
   // Looks up a transaction a client names; replies with the error and returns nullptr when
   // it is unknown, finished, or busy with another request.
@@ -142,9 +151,19 @@ class CoordinatorServer {
              bool for_update);
   void OnOpReply(const TxnId& id, size_t participant, Result<Reply> r);
   void StartCommit(Txn* t);
+  // Phase 1 (after coordinator.before_prepare_sent): PREPARE to every participant.
+  void SendPrepares(const TxnId& id);
+  // Counts votes held while coordinator.after_prepare_sent paused.
+  void ReleaseVotes(const TxnId& id);
   void OnVote(const TxnId& id, size_t participant, Result<Reply> r);
+  // Every vote is in and some are YES: force the COMMIT decision to the log.
+  void LogDecision(const TxnId& id);
   void OnDecisionDurable(const TxnId& id, const Status& s);
+  // Phase 2: DECIDE_COMMIT to every YES voter (first one, then the rest), then the client.
+  void SendCommits(const TxnId& id, const ReplyToPtr& client, const Reply& result);
   void SendCommit(const TxnId& id, size_t participant);
+  // Every participant acknowledged: END (not forced) and forget.
+  void LogEnd(const TxnId& id);
   // Aborts t: DECIDE_ABORT to every participant it touched (no ack needed: presumed
   // abort), answers its pending client request with `reply`, and forgets it.
   void Abort(Txn* t, Reply reply);
@@ -166,6 +185,7 @@ class CoordinatorServer {
   zmq::context_t context_{1};
   zmq::socket_t router_{context_, zmq::socket_type::router};
   EventLoop loop_;
+  FailPoints failpoints_{&loop_, "coordinator"};
   RpcClient participants_{&context_, &loop_};
   std::unique_ptr<HashRing> ring_;  // ring index == participants_ peer index
   Notifier log_notifier_;
@@ -178,6 +198,11 @@ class CoordinatorServer {
   std::unordered_map<TxnId, std::unique_ptr<Txn>, TxnIdHash> txns_;
   std::unordered_map<TxnId, Finished, TxnIdHash> finished_;  // bounded, FIFO
   std::deque<TxnId> finished_order_;
+  // Heuristic outcomes reported for transactions still open here: participant -> committed.
+  std::unordered_map<TxnId, std::map<std::string, bool>, TxnIdHash> heuristics_;
+  // The most recent HEURISTIC_MIXED transactions (bounded), shown by STATUS.
+  std::deque<TxnStatus> mixed_;
+  uint64_t heuristic_mixed_ = 0;
   std::string buffer_;
 
   // Since start, for STATUS.

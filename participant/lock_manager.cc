@@ -137,6 +137,14 @@ const std::string* LockManager::WaitingFor(const TxnId& txn) const {
   return it == waiting_.end() ? nullptr : &it->second;
 }
 
+std::vector<TxnId> LockManager::WaitersOn(std::string_view key) const {
+  std::vector<TxnId> out;
+  auto it = keys_.find(std::string(key));
+  if (it == keys_.end()) return out;
+  for (const Waiter& w : it->second.waiters) out.push_back(w.prio.id);
+  return out;
+}
+
 std::vector<LockManager::KeyView> LockManager::Describe(size_t limit) const {
   std::vector<const std::pair<const std::string, KeyLock>*> entries;
   entries.reserve(keys_.size());

@@ -88,6 +88,8 @@ class LockManager {
   // Keys `txn` holds a lock on; the key it waits for, or nullptr.
   size_t HeldBy(const TxnId& txn) const;
   const std::string* WaitingFor(const TxnId& txn) const;
+  // Transactions queued for `key`, in queue order.
+  std::vector<TxnId> WaitersOn(std::string_view key) const;
   // One locked key as STATUS shows it: holders (sorted by id) and waiters in queue order.
   struct KeyView {
     std::string key;

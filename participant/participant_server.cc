@@ -2,6 +2,7 @@
 #include "participant/participant_server.h"
 
 #include <algorithm>
+#include <set>
 #include <tuple>
 
 #include "common/codec.h"
@@ -71,6 +72,7 @@ Result<std::unique_ptr<ParticipantServer>> ParticipantServer::Create(
 }
 
 Status ParticipantServer::Recover() {
+  KV2PC_RETURN_IF_ERROR(ConfigureFromEnvironment(&failpoints_));
   KV2PC_ASSIGN_OR_RETURN(dir_lock_, DataDirLock::Acquire(options_.data_dir));
 
   // 1. The checkpoint.
@@ -201,6 +203,12 @@ void ParticipantServer::Dispatch(Message msg, ReplyToPtr to) {
           Send(to, r);
         } else if constexpr (std::is_same_v<T, StatusRequest>) {
           HandleStatus(body, std::move(to));
+        } else if constexpr (std::is_same_v<T, FailPointRequest>) {
+          Send(to, ServeFailPointRequest(&failpoints_, body));
+        } else if constexpr (std::is_same_v<T, InDoubtRequest>) {
+          HandleInDoubt(body, to);
+        } else if constexpr (std::is_same_v<T, ResolveRequest>) {
+          HandleResolve(body, to);
         } else {
           Send(to, Reply::Error(ErrorCode::kMalformedRequest,
                                 std::string(MsgTypeName(msg.type())) +
@@ -406,7 +414,7 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
                                      : self_->name + " does not know " + req.txn.ToString() +
                                            " (it restarted, or the work was lost)";
     }
-    Send(to, r);
+    SendVote(to, r);
     return;
   }
   Transaction* t = it->second.get();
@@ -418,7 +426,7 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
     case TxnState::kCommitted: {
       Reply r;
       r.vote = Vote::kYes;
-      Send(to, r);
+      SendVote(to, r);
       return;
     }
     case TxnState::kAborted:
@@ -434,7 +442,7 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
     Reply r;
     r.vote = Vote::kNo;
     r.error = why;
-    Send(to, r);
+    SendVote(to, r);
     return;
   }
   if (t->writes.empty()) {
@@ -446,9 +454,38 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
     read_only_++;
     Reply r;
     r.vote = Vote::kReadOnly;
-    Send(to, r);
+    SendVote(to, r);
     return;
   }
+  t->participants = req.participants;
+  TxnId id = t->id;
+  failpoints_.At(
+      "participant.before_prepare_logged", [this, id, to] { LogPrepare(id, to); },
+      [this, id, to] {
+        const std::string why = "fail point participant.before_prepare_logged: error";
+        if (auto again = txns_.find(id);
+            again != txns_.end() && again->second->state == TxnState::kActive) {
+          AbortTxn(again->second.get(), AbortReason::kVoteNo, why);
+        }
+        Reply r;
+        r.vote = Vote::kNo;
+        r.error = self_->name + ": " + why;
+        SendVote(to, r);
+      });
+}
+
+void ParticipantServer::LogPrepare(const TxnId& id, ReplyToPtr to) {
+  auto it = txns_.find(id);
+  if (it == txns_.end() || it->second->state != TxnState::kActive) {
+    // Rolled back while the fail point held it (wounded, timed out, aborted).
+    Reply r;
+    r.vote = Vote::kNo;
+    r.error = id.ToString() + " was rolled back at " + self_->name + " before it prepared";
+    if (auto f = finished_.find(id); f != finished_.end()) r.reason = f->second.reason;
+    SendVote(to, r);
+    return;
+  }
+  Transaction* t = it->second.get();
   wal::PrepareRecord rec;
   rec.txn = t->id;
   for (const auto& [k, v] : t->writes) rec.writes.push_back(wal::WriteOp{k, v});
@@ -458,13 +495,12 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
     Reply r;
     r.vote = Vote::kNo;
     r.error = "cannot log PREPARE: " + lsn.status().ToString();
-    Send(to, r);
+    SendVote(to, r);
     return;
   }
   t->state = TxnState::kPreparing;
   t->prepare_lsn = *lsn;
   t->vote_waiters.push_back(std::move(to));
-  TxnId id = t->id;
   waiters_->WhenDurable(*lsn, [this, id](const Status& s) { OnPrepareDurable(id, s); });
 }
 
@@ -485,14 +521,35 @@ void ParticipantServer::OnPrepareDurable(const TxnId& id, const Status& s) {
     // the disk anyway, recovery finds it in doubt and the coordinator answers ABORTED.
     r.vote = Vote::kNo;
     r.error = self_->name + " cannot make its PREPARE durable: " + s.ToString();
+    for (auto& w : waiters) SendVote(w, r);
+    return;
   }
-  for (auto& w : waiters) Send(w, r);
+  failpoints_.At("participant.after_prepare_logged", [this, waiters = std::move(waiters), r] {
+    for (auto& w : waiters) SendVote(w, r);
+  });
+}
+
+void ParticipantServer::SendVote(const ReplyToPtr& to, const Reply& vote) {
+  failpoints_.At(
+      "participant.before_vote_sent", [this, to, vote] { Send(to, vote); },
+      [] {});  // error: the vote is lost
 }
 
 void ParticipantServer::HandleDecideCommit(const DecideCommitRequest& req, ReplyToPtr to) {
   auto it = txns_.find(req.txn);
   if (it == txns_.end()) {
     auto f = finished_.find(req.txn);
+    if (auto h = heuristic_.find(req.txn); h != heuristic_.end() && !h->second) {
+      spdlog::error(
+          "HEURISTIC_MIXED {}: its coordinator decided COMMIT; an operator forced ABORT "
+          "here (kv2pc resolve)",
+          req.txn.ToString());
+      Send(to, Reply::Error(ErrorCode::kHeuristicMixed,
+                            req.txn.ToString() + " was forced to ABORT at " + self_->name +
+                                " by an operator (kv2pc resolve): the decision COMMIT cannot "
+                                "apply here"));
+      return;
+    }
     if (f != finished_.end() && !f->second.committed) {
       spdlog::error("DECIDE_COMMIT for {}, which this participant aborted", req.txn.ToString());
       Send(to,
@@ -520,7 +577,37 @@ void ParticipantServer::HandleDecideCommit(const DecideCommitRequest& req, Reply
     });
     return;
   }
-  CommitPrepared(t, to);
+  DecideCommit(t->id, std::move(to));
+}
+
+void ParticipantServer::DecideCommit(const TxnId& id, ReplyToPtr ack_to) {
+  failpoints_.At(
+      "participant.before_commit_logged",
+      [this, id, ack_to] {
+        auto it = txns_.find(id);
+        if (it != txns_.end() && it->second->state == TxnState::kPrepared) {
+          CommitPrepared(it->second.get(), ack_to);
+        } else if (ack_to) {
+          HandleDecideCommit(DecideCommitRequest{id}, ack_to);  // decided meanwhile: a repeat
+        }
+      },
+      [this, id, ack_to] {
+        if (ack_to) {
+          Send(ack_to, Reply::Error(ErrorCode::kInternalError,
+                                    "fail point participant.before_commit_logged: error; " +
+                                        id.ToString() + " stays PREPARED"));
+        }
+      });
+}
+
+void ParticipantServer::DecideAbort(const TxnId& id, ReplyToPtr ack_to, const std::string& why) {
+  failpoints_.At("participant.before_abort_logged", [this, id, ack_to, why] {
+    auto it = txns_.find(id);
+    if (it != txns_.end() && it->second->state != TxnState::kCommitted) {
+      AbortTxn(it->second.get(), AbortReason::kClientAbort, why);
+    }
+    if (ack_to) Send(ack_to, OkReply());
+  });
 }
 
 void ParticipantServer::CommitPrepared(Transaction* t, const ReplyToPtr& ack_to) {
@@ -565,11 +652,16 @@ void ParticipantServer::CommitPrepared(Transaction* t, const ReplyToPtr& ack_to)
     }
     dirty_.insert(dirty_.end(), std::make_move_iterator(writes.begin()),
                   std::make_move_iterator(writes.end()));
-    dirty_lsn_ = commit_lsn;              // (I5)
-    if (ack_to) Send(ack_to, OkReply());  // (I4)
+    dirty_lsn_ = commit_lsn;  // (I5)
     txns_.erase(id);
     Forget(id, true, AbortReason::kNone);
     if (dirty_.size() >= kCheckpointBatch) SubmitCheckpoint();
+    failpoints_.At(
+        "participant.after_commit_logged_before_ack",
+        [this, ack_to] {
+          if (ack_to) Send(ack_to, OkReply());  // (I4)
+        },
+        [] {});  // error: the acknowledgement is lost; the coordinator re-sends
   });
 }
 
@@ -577,6 +669,16 @@ void ParticipantServer::HandleDecideAbort(const DecideAbortRequest& req, ReplyTo
   auto it = txns_.find(req.txn);
   if (it == txns_.end()) {
     auto f = finished_.find(req.txn);
+    if (auto h = heuristic_.find(req.txn); h != heuristic_.end() && h->second) {
+      spdlog::error(
+          "HEURISTIC_MIXED {}: its coordinator decided ABORT; an operator forced COMMIT "
+          "here (kv2pc resolve)",
+          req.txn.ToString());
+      Send(to, Reply::Error(ErrorCode::kHeuristicMixed,
+                            req.txn.ToString() + " was forced to COMMIT at " + self_->name +
+                                " by an operator (kv2pc resolve)"));
+      return;
+    }
     if (f != finished_.end() && f->second.committed) {
       spdlog::error("DECIDE_ABORT for {}, which this participant committed", req.txn.ToString());
       Send(to, Reply::Error(ErrorCode::kTxnAlreadyCommitted,
@@ -598,6 +700,10 @@ void ParticipantServer::HandleDecideAbort(const DecideAbortRequest& req, ReplyTo
   if (t->recovered) {
     spdlog::info("{} -> ABORT (in doubt since restart; the coordinator's decision arrived)",
                  t->id.ToString());
+  }
+  if (t->state == TxnState::kPrepared) {
+    DecideAbort(t->id, std::move(to), "aborted by its coordinator");
+    return;
   }
   AbortTxn(t, AbortReason::kClientAbort, "aborted by its coordinator");
   Send(to, OkReply());
@@ -621,7 +727,7 @@ void ParticipantServer::AbortTxn(Transaction* t, AbortReason reason, const std::
     Reply r;
     r.vote = Vote::kNo;
     r.error = why;
-    for (auto& w : t->vote_waiters) Send(w, r);
+    for (auto& w : t->vote_waiters) SendVote(w, r);
   }
   txns_.erase(id);  // t is gone from here on
   locks_.ReleaseAll(id);
@@ -700,12 +806,123 @@ void ParticipantServer::HandleStatus(const StatusRequest& req, ReplyToPtr to) {
   c.emplace_back("read_only", read_only_);
   AddAbortCounters(aborted_, &st);
   c.emplace_back("wal_durable_lsn", log_->durable_lsn());
+  uint64_t held = 0;
+  auto armed = failpoints_.Armed();
+  for (const auto& p : armed) held += p.held;
+  c.emplace_back("failpoints_armed", armed.size());
+  c.emplace_back("failpoints_held", held);
 
   Reply r;
   r.node = self_->name;
   r.role = "participant";
   r.status = std::move(st);
   Send(to, r);
+}
+
+void ParticipantServer::HandleInDoubt(const InDoubtRequest& req, const ReplyToPtr& to) {
+  constexpr size_t kKeysShown = 100;
+  const size_t limit =
+      std::min(req.limit.value_or(StatusRequest::kDefaultLimit), StatusRequest::kMaxLimit);
+  const auto now = EventLoop::Now();
+  std::vector<const Transaction*> prepared;
+  for (const auto& [id, t] : txns_) {
+    if (t->state == TxnState::kPrepared) prepared.push_back(t.get());
+  }
+  std::sort(prepared.begin(), prepared.end(), [](const Transaction* a, const Transaction* b) {
+    return std::tie(a->prepare_lsn, a->id) < std::tie(b->prepare_lsn, b->id);
+  });
+  std::vector<InDoubtTxn> list;
+  size_t listed = 0;  // bytes (kStatusListBudget)
+  for (const Transaction* t : prepared) {
+    if (list.size() >= limit) break;
+    InDoubtTxn d;
+    d.txn = t->id;
+    d.coordinator = CoordinatorName(t->id.coordinator);
+    d.age_ms = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - t->prepared_at).count());
+    d.prepare_lsn = t->prepare_lsn;
+    d.recovered = t->recovered;
+    d.participants = t->participants;
+    d.keys_total = t->writes.size();
+    std::set<TxnId> waiters;
+    for (const auto& [key, value] : t->writes) {
+      if (d.keys.size() < kKeysShown) d.keys.push_back(key);
+      for (const TxnId& w : locks_.WaitersOn(key)) {
+        if (waiters.size() < kKeysShown) waiters.insert(w);
+      }
+    }
+    d.waiters.assign(waiters.begin(), waiters.end());
+    d.why = t->undecided_why.empty()
+                ? "waiting for the decision of " + d.coordinator + " (not asked yet)"
+                : t->undecided_why;
+    if ((listed += EncodedSizeBound(d)) > kStatusListBudget) break;
+    list.push_back(std::move(d));
+  }
+  Reply r;
+  r.node = self_->name;
+  r.in_doubt = std::move(list);
+  Send(to, r);
+}
+
+void ParticipantServer::HandleResolve(const ResolveRequest& req, const ReplyToPtr& to) {
+  auto it = txns_.find(req.txn);
+  if (it == txns_.end() || it->second->state != TxnState::kPrepared) {
+    Reply r;
+    auto f = finished_.find(req.txn);
+    if (it != txns_.end()) {
+      r = Reply::Error(ErrorCode::kTxnBusy, req.txn.ToString() + " is " +
+                                                TxnStateName(it->second->state) + " at " +
+                                                self_->name + ", not in doubt");
+    } else if (f != finished_.end()) {
+      r = Reply::Error(
+          f->second.committed ? ErrorCode::kTxnAlreadyCommitted : ErrorCode::kTxnAlreadyAborted,
+          req.txn.ToString() + " is already " + (f->second.committed ? "committed" : "aborted") +
+              " at " + self_->name);
+    } else {
+      r = Reply::Error(ErrorCode::kTxnNotFound,
+                       req.txn.ToString() + " is not in doubt at " + self_->name);
+    }
+    Send(to, r);
+    return;
+  }
+  Transaction* t = it->second.get();
+  const TxnId id = t->id;
+  spdlog::error(
+      "HEURISTIC {} -> {}: forced by an operator (kv2pc resolve --force), not decided by {}; "
+      "if {} decided otherwise the transaction is HEURISTIC_MIXED",
+      id.ToString(), req.commit ? "COMMIT" : "ABORT", CoordinatorName(id.coordinator),
+      CoordinatorName(id.coordinator));
+  heuristic_[id] = req.commit;
+  heuristic_order_.push_back(id);
+  while (heuristic_order_.size() > kFinishedMemory) {
+    heuristic_.erase(heuristic_order_.front());
+    heuristic_order_.pop_front();
+  }
+  reports_pending_[id] = req.commit;
+  if (req.commit) {
+    CommitPrepared(t, to);  // answers when the COMMIT record is durable
+  } else {
+    AbortTxn(t, AbortReason::kClientAbort, "forced to ABORT by an operator (kv2pc resolve)");
+    // A heuristic ABORT is forced, unlike a presumed one: it must not come back in doubt.
+    waiters_->WhenDurable(log_->last_lsn(), [this, to](const Status& s) {
+      Send(to, s.ok() ? OkReply() : Reply::Error(ErrorCode::kInternalError, s.ToString()));
+    });
+  }
+  SendHeuristicReport(id, req.commit);
+}
+
+void ParticipantServer::SendHeuristicReport(const TxnId& id, bool committed) {
+  auto peer = coordinator_peer_.find(id.coordinator);
+  if (peer == coordinator_peer_.end()) {
+    reports_pending_.erase(id);
+    return;
+  }
+  coordinators_.Call(peer->second, HeuristicReportRequest{id, committed, self_->name},
+                     std::max(options_.outcome_query_interval, kOutcomeQueryTimeout),
+                     [this, id](Result<Reply> r) {
+                       // Until acknowledged, Sweep sends it again.
+                       if (r.ok() && r->ok()) reports_pending_.erase(id);
+                     });
 }
 
 void ParticipantServer::Forget(const TxnId& id, bool committed, AbortReason reason) {
@@ -747,6 +964,7 @@ void ParticipantServer::Sweep() {
     if ((idle || undecided) && !t->asking_outcome) ask.push_back(id);
   }
   for (const TxnId& id : ask) QueryOutcome(id);
+  for (const auto& [id, committed] : reports_pending_) SendHeuristicReport(id, committed);
   loop_.RunAfter(options_.outcome_query_interval, [this] { Sweep(); });
 }
 
@@ -816,11 +1034,11 @@ void ParticipantServer::OnOutcome(const TxnId& id, const std::string& coordinato
   t->recovered = false;
   if (*outcome == Outcome::kCommitted) {
     spdlog::info("{} -> COMMIT: decision record at {}", id.ToString(), coordinator);
-    CommitPrepared(t, nullptr);
+    DecideCommit(id, nullptr);
   } else {
     spdlog::info("{} -> ABORT: no decision record at {} (presumed abort)", id.ToString(),
                  coordinator);
-    AbortTxn(t, AbortReason::kClientAbort, "presumed abort");
+    DecideAbort(id, nullptr, "presumed abort");
   }
 }
 

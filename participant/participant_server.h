@@ -34,6 +34,7 @@
 #include "common/config.h"
 #include "common/data_dir.h"
 #include "common/event_loop.h"
+#include "common/failpoint.h"
 #include "common/messages.h"
 #include "common/partitioner.h"
 #include "common/rpc.h"
@@ -87,6 +88,11 @@ class ParticipantServer {
   void HandleDecideCommit(const DecideCommitRequest& req, ReplyToPtr to);
   void HandleDecideAbort(const DecideAbortRequest& req, ReplyToPtr to);
   void HandleStatus(const StatusRequest& req, ReplyToPtr to);
+  void HandleInDoubt(const InDoubtRequest& req, const ReplyToPtr& to);
+  // A heuristic decision forced by an operator (kv2pc resolve --force): logged loudly, made
+  // durable, and reported to the coordinator (HEURISTIC_REPORT) until it acknowledges.
+  void HandleResolve(const ResolveRequest& req, const ReplyToPtr& to);
+  void SendHeuristicReport(const TxnId& id, bool committed);
   void Send(const ReplyToPtr& to, const Reply& reply);
 
   // Transaction steps.
@@ -101,7 +107,19 @@ class ParticipantServer {
   void LockThen(Transaction* t, const std::string& key, LockMode mode, ReplyToPtr to,
                 std::function<void(const ReplyToPtr&)> proceed);
   void ParkOnLock(Transaction* t, const std::string& key, ReplyToPtr to);
+  // Logs PREPARE for an ACTIVE transaction with writes (after participant.before_prepare_logged)
+  // and answers `to` with the vote once it is durable.
+  void LogPrepare(const TxnId& id, ReplyToPtr to);
   void OnPrepareDurable(const TxnId& id, const Status& s);
+  // Every vote leaves through here (participant.before_vote_sent).
+  void SendVote(const ReplyToPtr& to, const Reply& vote);
+  // The decision COMMIT for a PREPARED transaction (from DECIDE_COMMIT, an outcome answer or a
+  // fellow participant): participant.before_commit_logged, then CommitPrepared. `ack_to` (may
+  // be null) hears the acknowledgement.
+  void DecideCommit(const TxnId& id, ReplyToPtr ack_to);
+  // The decision ABORT for a PREPARED transaction: participant.before_abort_logged, then
+  // AbortTxn; `ack_to` (may be null) hears OK.
+  void DecideAbort(const TxnId& id, ReplyToPtr ack_to, const std::string& why);
   void CommitPrepared(Transaction* t, const ReplyToPtr& ack_to);
   // Rolls back `t` (any state but COMMITTED), logging ABORT if it had prepared, answering
   // parked requests, releasing locks, and forgetting it. `why` goes to parked requests.
@@ -132,6 +150,7 @@ class ParticipantServer {
   zmq::context_t context_{1};
   zmq::socket_t router_{context_, zmq::socket_type::router};
   EventLoop loop_;
+  FailPoints failpoints_{&loop_, "participant"};
   RpcClient coordinators_{&context_, &loop_};
   std::unordered_map<uint32_t, size_t> coordinator_peer_;  // coordinator index -> rpc peer
   Notifier log_notifier_;
@@ -153,6 +172,11 @@ class ParticipantServer {
   };
   std::unordered_map<TxnId, Finished, TxnIdHash> finished_;
   std::deque<TxnId> finished_order_;
+  // Outcomes forced by an operator (RESOLVE): id -> committed. Answers a contradicting decision
+  // with HEURISTIC_MIXED. Bounded (FIFO); reports_pending_ are not yet acknowledged.
+  std::unordered_map<TxnId, bool, TxnIdHash> heuristic_;
+  std::deque<TxnId> heuristic_order_;
+  std::unordered_map<TxnId, bool, TxnIdHash> reports_pending_;
   // Committed writes whose COMMIT is durable, not yet handed to the checkpointer (I5).
   std::vector<wal::WriteOp> dirty_;
   Lsn dirty_lsn_ = 0;

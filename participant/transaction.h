@@ -53,6 +53,9 @@ struct Transaction {
   std::map<std::string, std::optional<std::string>> writes;
   size_t write_bytes = 0;  // what `writes` takes in a PREPARE record (bounded at WRITE)
   bool recovered = false;  // rebuilt from the WAL at start-up (in doubt until decided)
+  // Every participant of the transaction (from PREPARE, kept in the PREPARE record): whom to
+  // ask while in doubt and the coordinator is down. Empty if the coordinator did not say.
+  std::vector<std::string> participants;
   Lsn prepare_lsn = 0;
   // An operation parked on a lock, and the timer that bounds its wait.
   ReplyToPtr waiting_op;
@@ -61,6 +64,9 @@ struct Transaction {
   std::vector<ReplyToPtr> vote_waiters;
   EventLoop::Clock::time_point prepared_at{};
   bool asking_outcome = false;  // a QUERY_OUTCOME about it is in flight (one at a time)
+  // While PREPARED: why it is still undecided, from the last attempts to learn the outcome
+  // (`kv2pc in-doubt` shows it).
+  std::string undecided_why;
   EventLoop::Clock::time_point created_at{};  // first seen (or recovered); STATUS shows age
   // Last request for this transaction; an ACTIVE one idle for --txn-idle-timeout-ms aborts.
   EventLoop::Clock::time_point last_activity{};

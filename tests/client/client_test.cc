@@ -216,10 +216,12 @@ TEST_F(ClientTest, NoReplyTimesOutThenTheClientWorksAgain) {
       /*timeout_ms=*/200);
   Status s = client_->Commit(kTxn);
   EXPECT_TRUE(s.IsTimedOut()) << s.ToString();
-  EXPECT_EQ(s.message().rfind("TIMEOUT: no reply to COMMIT from " + fake_->endpoint(), 0), 0u)
+  EXPECT_EQ(s.message().rfind("OUTCOME_UNKNOWN: no reply to COMMIT from " + fake_->endpoint(), 0),
+            0u)
       << s.message();
   EXPECT_NE(s.message().find("outcome is unknown"), std::string::npos) << s.message();
-  EXPECT_EQ(client_->last_error_code(), ErrorCode::kTimeout);
+  EXPECT_NE(s.message().find("kv2pc outcome " + kTxn.ToString()), std::string::npos) << s.message();
+  EXPECT_EQ(client_->last_error_code(), ErrorCode::kOutcomeUnknown);
   // The client reconnected; a bounded number of attempts absorbs a slow reconnect.
   Status again;
   for (int attempt = 0; attempt < 10; attempt++) {

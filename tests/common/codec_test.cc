@@ -60,7 +60,7 @@ TEST(CodecTest, RequestsRoundTrip) {
     ASSERT_TRUE(std::get<WriteRequest>(m2.body).value.has_value());
     EXPECT_EQ(*std::get<WriteRequest>(m2.body).value, "");
   }
-  EXPECT_EQ(std::get<PrepareRequest>(RoundTrip({10, PrepareRequest{kTxn, 5}}).body).ops, 5u);
+  EXPECT_EQ(std::get<PrepareRequest>(RoundTrip({10, PrepareRequest{kTxn, 5, {}}}).body).ops, 5u);
   EXPECT_EQ(RoundTrip({11, DecideCommitRequest{kTxn}}).type(), MsgType::kDecideCommit);
   EXPECT_EQ(RoundTrip({12, DecideAbortRequest{kTxn}}).type(), MsgType::kDecideAbort);
   EXPECT_EQ(RoundTrip({13, QueryOutcomeRequest{kTxn}}).type(), MsgType::kQueryOutcome);
@@ -145,6 +145,94 @@ TEST(CodecTest, StatusRequestAndReplyRoundTrip) {
   EXPECT_EQ(got.node, "participant-1");
   ASSERT_TRUE(got.status.has_value());
   EXPECT_EQ(*got.status, st);
+}
+
+TEST(CodecTest, RecoveryAndOperatorMessagesRoundTrip) {
+  {
+    auto p = std::get<PrepareRequest>(
+        RoundTrip({1, PrepareRequest{kTxn, 3, {"participant-0", "participant-2"}}}).body);
+    EXPECT_EQ(p.ops, 3u);
+    EXPECT_EQ(p.participants, (std::vector<std::string>{"participant-0", "participant-2"}));
+    EXPECT_TRUE(std::get<PrepareRequest>(RoundTrip({1, PrepareRequest{kTxn, 3, {}}}).body)
+                    .participants.empty());
+  }
+  {
+    auto h = std::get<HeuristicReportRequest>(
+        RoundTrip({2, HeuristicReportRequest{kTxn, true, "participant-1"}}).body);
+    EXPECT_EQ(h.txn, kTxn);
+    EXPECT_TRUE(h.committed);
+    EXPECT_EQ(h.participant, "participant-1");
+  }
+  {
+    auto f = std::get<FailPointRequest>(
+        RoundTrip({3, FailPointRequest{"participant.after_prepare_logged", "2*sleep(5)"}}).body);
+    EXPECT_EQ(f.name, "participant.after_prepare_logged");
+    EXPECT_EQ(f.action, "2*sleep(5)");
+    auto list = std::get<FailPointRequest>(RoundTrip({3, FailPointRequest{}}).body);
+    EXPECT_TRUE(list.name.empty());
+    EXPECT_TRUE(list.action.empty());
+  }
+  EXPECT_EQ(std::get<InDoubtRequest>(RoundTrip({4, InDoubtRequest{5}}).body).limit, 5u);
+  {
+    auto r = std::get<ResolveRequest>(RoundTrip({5, ResolveRequest{kTxn, true}}).body);
+    EXPECT_EQ(r.txn, kTxn);
+    EXPECT_TRUE(r.commit);
+    EXPECT_FALSE(std::get<ResolveRequest>(RoundTrip({5, ResolveRequest{kTxn, false}}).body).commit);
+  }
+  // A RESOLVE must say which way.
+  std::string no_decision = "\x94\x01\x24\x01\x81\xa3txn\x93\x02\x07\x01";
+  EXPECT_FALSE(DecodeMessage(no_decision, nullptr).ok());
+
+  Reply r;
+  r.outcome = Outcome::kUnknown;
+  r.failpoints = {{"participant.after_prepare_logged", "pause", 3, 2},
+                  {"participant.before_vote_sent", "1*error", 0, 0}};
+  InDoubtTxn t;
+  t.txn = kTxn;
+  t.coordinator = "coordinator-2";
+  t.age_ms = 1500;
+  t.prepare_lsn = 77;
+  t.recovered = true;
+  t.participants = {"participant-0", "participant-1"};
+  t.keys = {std::string("k\x00", 2), "j"};
+  t.keys_total = 2;
+  t.waiters = {TxnId{0, 1, 9}};
+  t.why = "coordinator-2 unreachable";
+  r.in_doubt = std::vector<InDoubtTxn>{t, InDoubtTxn{}};
+  (*r.in_doubt)[1].txn = TxnId{1, 1, 1};
+  std::string bytes = EncodeMessage({9, r});
+  EXPECT_LE(EncodedSizeBound(t), 10 * 1024u);
+  Result<Message> d = DecodeMessage(bytes, nullptr, kReplyLimits);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const Reply& got = std::get<Reply>(d->body);
+  EXPECT_EQ(got.outcome, Outcome::kUnknown);
+  EXPECT_EQ(got.failpoints, r.failpoints);
+  ASSERT_TRUE(got.in_doubt.has_value());
+  EXPECT_EQ(*got.in_doubt, *r.in_doubt);
+  // An empty list is still an answer ("nothing in doubt"), not a missing field.
+  r.in_doubt->clear();
+  d = DecodeMessage(EncodeMessage({9, r}), nullptr, kReplyLimits);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(std::get<Reply>(d->body).in_doubt.has_value());
+}
+
+TEST(CodecTest, InDoubtEntrySizeBoundIsAnUpperBound) {
+  InDoubtTxn t;
+  t.txn = TxnId{UINT32_MAX, UINT32_MAX, UINT64_MAX};
+  t.coordinator = "coordinator-12345";
+  t.age_ms = UINT64_MAX;
+  t.prepare_lsn = UINT64_MAX;
+  t.participants = {std::string(100, 'p'), std::string(100, 'q')};
+  for (int i = 0; i < 100; i++) t.keys.push_back(std::string(256, 'k'));
+  t.keys_total = UINT64_MAX;
+  for (int i = 0; i < 50; i++) t.waiters.push_back(TxnId{UINT32_MAX, UINT32_MAX, UINT64_MAX});
+  t.why = std::string(500, 'w');
+  Reply one;
+  one.in_doubt = std::vector<InDoubtTxn>{t};
+  Reply none;
+  none.in_doubt = std::vector<InDoubtTxn>{};
+  size_t entry = EncodeMessage({1, one}).size() - EncodeMessage({1, none}).size();
+  EXPECT_LE(entry, EncodedSizeBound(t));
 }
 
 TEST(CodecTest, StatusEntrySizeBoundsAreUpperBounds) {
