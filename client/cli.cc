@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "client/crash_matrix.h"
 #include "client/operator_cli.h"
 #include "client/safe_text.h"
 #include "client/shell.h"
@@ -186,6 +187,7 @@ int RunCli(const std::vector<std::string>& args, const CliEnvironment& env, std:
   if (command == "outcome") return OutcomeCommand(rest, flags, env, out, err);
   if (command == "in-doubt") return InDoubtCommand(rest, flags, env, out, err);
   if (command == "resolve") return ResolveCommand(rest, flags, env, out, err);
+  if (command == "crash-matrix") return CrashMatrixCommand(rest, out, err);
   if (command == "begin" || command == "commit" || command == "abort") {
     return UsageError(err, "'" + command +
                                "' works only in the shell (run kv2pc without a command, or "

@@ -59,7 +59,8 @@ const std::vector<FailPointInfo>& FailPointCatalogue() {
        "acknowledgement not sent yet",
        "drops the acknowledgement (the coordinator re-sends DECIDE_COMMIT)"},
       {"participant.before_abort_logged",
-       "the decision ABORT arrived for a PREPARED transaction; nothing logged, its locks held",
+       "the decision ABORT arrived for a transaction whose PREPARE is logged (PREPARING or "
+       "PREPARED); no ABORT logged, its locks held",
        nullptr},
   };
   return catalogue;

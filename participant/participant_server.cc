@@ -701,7 +701,7 @@ void ParticipantServer::HandleDecideAbort(const DecideAbortRequest& req, ReplyTo
     spdlog::info("{} -> ABORT (in doubt since restart; the coordinator's decision arrived)",
                  t->id.ToString());
   }
-  if (t->state == TxnState::kPrepared) {
+  if (t->state == TxnState::kPrepared || t->state == TxnState::kPreparing) {
     DecideAbort(t->id, std::move(to), "aborted by its coordinator");
     return;
   }

@@ -1,0 +1,206 @@
+// See local_cluster.h.
+#include "client/local_cluster.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "client/client.h"
+
+namespace kv2pc {
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+LocalCluster::LocalCluster(std::string bin_dir, int participants,
+                           std::vector<std::string> coordinator_args,
+                           std::vector<std::string> participant_args, bool keep_dir)
+    : bin_dir_(std::move(bin_dir)),
+      keep_dir_(keep_dir),
+      coordinator_args_(std::move(coordinator_args)),
+      participant_args_(std::move(participant_args)) {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/kv2pc-cluster-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    init_status_ = Status::IOError("cannot make a directory from " + tmpl + ": " +
+                                   std::strerror(errno));
+    return;
+  }
+  dir_ = tmpl;
+  std::ostringstream conf;
+  conf << "# local cluster\nversion 1\nvnodes " << kVnodes << "\n";
+  auto add = [&](const std::string& name, const char* role) {
+    std::string endpoint = "tcp://127.0.0.1:" + std::to_string(FreePort());
+    names_.push_back(name);
+    endpoints_[name] = endpoint;
+    conf << "node " << name << " " << role << " " << endpoint << "\n";
+  };
+  add("coordinator-0", "coordinator");
+  for (int i = 0; i < participants; i++) add("participant-" + std::to_string(i), "participant");
+  std::ofstream(dir_ + "/cluster.conf") << conf.str();
+}
+
+LocalCluster::~LocalCluster() {
+  for (auto& [name, pid] : pids_) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  if (!keep_dir_ && !dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+std::vector<std::string> LocalCluster::participant_names() const {
+  std::vector<std::string> out;
+  for (const auto& n : names_) {
+    if (n.rfind("participant-", 0) == 0) out.push_back(n);
+  }
+  return out;
+}
+
+Status LocalCluster::Start() {
+  // Participants first: the coordinator connects to them.
+  for (const auto& n : participant_names()) KV2PC_RETURN_IF_ERROR(StartNode(n));
+  return StartNode("coordinator-0");
+}
+
+Status LocalCluster::StartNode(const std::string& name) {
+  if (!init_status_.ok()) return init_status_;
+  if (Running(name)) return Status::FailedPrecondition(name + " is running");
+  bool coordinator = name.rfind("coordinator-", 0) == 0;
+  std::string bin = bin_dir_ + (coordinator ? "/kv2pc-coordinator" : "/kv2pc-participant");
+  std::vector<std::string> args{
+      bin,          "--config",     dir_ + "/cluster.conf", "--node", name,
+      "--data-dir", data_dir(name), "--wal-segment-bytes",  "1048576"};
+  const auto& extra = coordinator ? coordinator_args_ : participant_args_;
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::string log = dir_ + "/" + name + ".log";
+  const pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) return Status::IOError("fork failed");
+  if (pid == 0) {
+    // If the test process dies without running our destructor (a crash, a sanitizer abort),
+    // the kernel kills the node too: no test leaves a process behind. (The signal follows the
+    // forking thread; tests start nodes from their main thread.)
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  pids_[name] = pid;
+  // Ready when it answers PING (bounded: 15 s).
+  for (int i = 0; i < 150; i++) {
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      pids_.erase(name);
+      return Status::Unavailable(name + " exited during start-up; log:\n" + Logs());
+    }
+    if (Client::Ping(endpoints_[name], 100).ok()) return Status::OK();
+  }
+  return Status::TimedOut(name + " did not answer PING within 15 s");
+}
+
+void LocalCluster::Kill(const std::string& name) {
+  auto it = pids_.find(name);
+  if (it == pids_.end()) return;
+  kill(it->second, SIGKILL);
+  waitpid(it->second, nullptr, 0);
+  pids_.erase(it);
+}
+
+void LocalCluster::Stop(const std::string& name) {
+  auto it = pids_.find(name);
+  if (it == pids_.end()) return;
+  kill(it->second, SIGTERM);
+  for (int i = 0; i < 1000; i++) {
+    if (waitpid(it->second, nullptr, WNOHANG) == it->second) {
+      pids_.erase(it);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Kill(name);
+}
+
+void LocalCluster::StopAll() {
+  for (const auto& n : names_) Stop(n);
+}
+
+bool LocalCluster::Running(const std::string& name) const { return pids_.count(name) > 0; }
+
+bool LocalCluster::WaitForExit(const std::string& name, int timeout_ms) {
+  auto it = pids_.find(name);
+  if (it == pids_.end()) return true;
+  for (int waited = 0; waited <= timeout_ms; waited += 10) {
+    if (waitpid(it->second, nullptr, WNOHANG) == it->second) {
+      pids_.erase(it);
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+std::string LocalCluster::Logs() const {
+  std::string out;
+  for (const auto& n : names_) {
+    std::ifstream in(dir_ + "/" + n + ".log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out += "---- " + n + " ----\n" + ss.str();
+  }
+  return out;
+}
+
+std::string LocalCluster::SanitizerReports() const {
+  std::string out;
+  for (const auto& n : names_) {
+    std::ifstream in(dir_ + "/" + n + ".log");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("Sanitizer") != std::string::npos ||
+          line.find("runtime error:") != std::string::npos) {
+        out += n + ": " + line + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace kv2pc

@@ -1,0 +1,80 @@
+// LocalCluster: real kv2pc-coordinator and kv2pc-participant processes on this machine, for
+// the integration tests and the CLI's own scratch clusters (`kv2pc crash-matrix`).
+//
+// Each cluster gets its own temporary directory (layout file, data dirs, one log file per
+// node) and free 127.0.0.1 ports. Processes are started with fork/exec and ended only by the
+// PIDs this object recorded: Kill() is SIGKILL (a crash), Stop() is SIGTERM. Nodes also die
+// with the process that started them (PR_SET_PDEATHSIG), and the destructor kills whatever
+// still runs, so nothing is left behind. Not thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace kv2pc {
+
+// A port on 127.0.0.1 that was free a moment ago (bound to port 0 and released).
+int FreePort();
+
+class LocalCluster {
+ public:
+  // `bin_dir` holds kv2pc-coordinator and kv2pc-participant. The args are added to the
+  // coordinators' and participants' command lines (e.g. short timeouts). `keep_dir` leaves
+  // the directory (logs, data) behind for inspection.
+  LocalCluster(std::string bin_dir, int participants,
+               std::vector<std::string> coordinator_args = {},
+               std::vector<std::string> participant_args = {}, bool keep_dir = false);
+  ~LocalCluster();
+  LocalCluster(const LocalCluster&) = delete;
+  LocalCluster& operator=(const LocalCluster&) = delete;
+
+  // IOError when the directory could not be made (then nothing else works).
+  Status init_status() const { return init_status_; }
+
+  // Starts every node and waits until each answers PING.
+  Status Start();
+  Status StartNode(const std::string& name);
+  // SIGKILL and wait for the process to be gone.
+  void Kill(const std::string& name);
+  // SIGTERM and wait (SIGKILL after 10 s).
+  void Stop(const std::string& name);
+  void StopAll();
+  Status Restart(const std::string& name) {
+    Stop(name);
+    return StartNode(name);
+  }
+  bool Running(const std::string& name) const;
+  // Waits up to `timeout_ms` for the node's process to end by itself (a crash fail point);
+  // true if it did (the process is reaped and the node counts as stopped).
+  bool WaitForExit(const std::string& name, int timeout_ms);
+
+  static constexpr int kVnodes = 256;
+  int vnodes() const { return kVnodes; }
+  std::string coordinator() const { return endpoints_.at("coordinator-0"); }
+  const std::string& endpoint(const std::string& name) const { return endpoints_.at(name); }
+  std::string data_dir(const std::string& name) const { return dir_ + "/" + name; }
+  const std::string& dir() const { return dir_; }
+  std::vector<std::string> participant_names() const;
+  std::string Logs() const;
+  // Lines of the node logs in which a sanitizer (ASan, LSan, UBSan, TSan) reported an error;
+  // empty when there are none. Tests assert on it so sanitizer builds check the servers too.
+  std::string SanitizerReports() const;
+
+ private:
+  const std::string bin_dir_;
+  const bool keep_dir_;
+  std::string dir_;
+  Status init_status_;
+  std::vector<std::string> coordinator_args_;
+  std::vector<std::string> participant_args_;
+  std::vector<std::string> names_;  // coordinators first
+  std::map<std::string, std::string> endpoints_;
+  std::map<std::string, pid_t> pids_;
+};
+
+}  // namespace kv2pc
