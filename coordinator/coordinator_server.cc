@@ -2,12 +2,15 @@
 #include "coordinator/coordinator_server.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <tuple>
 
 #include "common/codec.h"
 #include "common/logging.h"
 #include "recovery/coordinator_replay.h"
+#include "wal/log_format.h"
 #include "wal/record.h"
 
 namespace kv2pc::coordinator {
@@ -28,6 +31,29 @@ Result<uint32_t> BumpIncarnation(const std::string& dir, uint32_t at_least) {
   uint32_t next = static_cast<uint32_t>(std::max<uint64_t>(current, at_least) + 1);
   KV2PC_RETURN_IF_ERROR(WriteFileDurably(path, std::to_string(next) + "\n"));
   return next;
+}
+
+// Reads <dir>/outcome-horizon (recovery::ParseOutcomeHorizon). *exists tells whether the file
+// is there; a missing file means nothing has been forgotten yet.
+Result<std::optional<TxnId>> ReadOutcomeHorizon(const std::string& path, bool* exists) {
+  std::ifstream in(path);
+  *exists = static_cast<bool>(in);
+  if (!*exists) return std::optional<TxnId>();
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  auto horizon = recovery::ParseOutcomeHorizon(contents.str());
+  if (!horizon.ok()) return Status::Corruption(path + ": " + horizon.status().message());
+  return horizon;
+}
+
+// True when RemoveSegmentsBefore(keep) would remove a segment: the second one starts at or
+// below `keep`, so the first holds only records below it.
+bool TrimWouldRemove(const wal::Log& log, Lsn keep) {
+  std::vector<std::string> paths = log.SegmentPaths();
+  if (paths.size() < 2) return false;
+  std::optional<Lsn> second =
+      wal::ParseSegmentFileName(std::filesystem::path(paths[1]).filename().string());
+  return second && *second <= keep;
 }
 
 std::string TooLarge(const char* what, size_t size, size_t limit) {
@@ -82,8 +108,32 @@ Status CoordinatorServer::Start() {
   log_ = std::move(log).value();
   waiters_ = std::make_unique<wal::DurableWaiters>(log_.get());
   trimmer_ = std::make_unique<BackgroundWorker>();
+  std::error_code ec;
+  const bool fresh_dir = !std::filesystem::exists(options_.data_dir + "/incarnation", ec);
   KV2PC_ASSIGN_OR_RETURN(incarnation_,
                          BumpIncarnation(options_.data_dir, replay.max_incarnation()));
+
+  // The outcome history (C5): the forgotten horizon from disk, then every COMMIT decision
+  // still in the log, oldest first; beyond --outcome-history the oldest are dropped again and
+  // the horizon rises over them (H1).
+  const std::string horizon_path = options_.data_dir + "/outcome-horizon";
+  KV2PC_ASSIGN_OR_RETURN(std::optional<TxnId> horizon,
+                         ReadOutcomeHorizon(horizon_path, &horizon_file_exists_));
+  horizon_on_disk_ = horizon;
+  if (!horizon_file_exists_ && !fresh_dir && log_->last_lsn() > 0 && replay.first_lsn() != 1) {
+    // A log trimmed by a version that kept no horizon: any decision of an earlier incarnation
+    // may be gone. Everything before this start counts as possibly forgotten.
+    horizon = TxnId{index_, incarnation_ - 1, UINT64_MAX};
+    KV2PC_RETURN_IF_ERROR(WriteFileDurably(horizon_path, recovery::FormatOutcomeHorizon(horizon)));
+    horizon_file_exists_ = true;
+    horizon_on_disk_ = horizon;
+    spdlog::warn(
+        "{}: the decision log was trimmed without an outcome horizon; outcomes of "
+        "transactions before incarnation {} are UNKNOWN unless still in the log",
+        self_->name, incarnation_);
+  }
+  history_ = std::make_unique<recovery::OutcomeHistory>(options_.outcome_history, horizon);
+  for (const auto& c : replay.committed()) history_->Add(c.txn, c.lsn);
 
   for (const auto& d : replay.unfinished()) {
     auto t = std::make_unique<Txn>();
@@ -126,8 +176,9 @@ Status CoordinatorServer::Start() {
   });
   spdlog::info(
       "{} (incarnation {}) listening on {}; {} participant(s); {} decision(s) to "
-      "finish",
-      self_->name, incarnation_, endpoint, names.size(), replay.unfinished().size());
+      "finish; outcome history: {} COMMIT decision(s), forgotten horizon {}",
+      self_->name, incarnation_, endpoint, names.size(), replay.unfinished().size(),
+      history_->size(), history_->horizon() ? history_->horizon()->ToString() : "none");
   return Status::OK();
 }
 
@@ -238,7 +289,8 @@ CoordinatorServer::Txn* CoordinatorServer::ClientTxn(const TxnId& id, const Repl
   if (it == txns_.end()) {
     auto f = finished_.find(id);
     Reply r;
-    if (f != finished_.end() && f->second.committed) {
+    if ((f != finished_.end() && f->second.committed) ||
+        (f == finished_.end() && id.coordinator == index_ && history_->Contains(id))) {
       r = Reply::Error(ErrorCode::kTxnAlreadyCommitted, id.ToString() + " has already committed");
     } else if (f != finished_.end()) {
       r = Reply::Error(ErrorCode::kTxnAlreadyAborted,
@@ -468,6 +520,10 @@ void CoordinatorServer::LogDecision(const TxnId& id) {
   }
   t->state = State::kDeciding;
   t->decision_lsn = *lsn;
+  // Remembered from the moment it has an LSN, so the history stays in LSN order. Until it is
+  // durable the transaction is in txns_ (answered PENDING); from here on it cannot abort: if
+  // the log fails, the process stops before anyone hears anything else.
+  history_->Add(id, *lsn);
   waiters_->WhenDurable(*lsn, [this, id](const Status& s) { OnDecisionDurable(id, s); });
 }
 
@@ -666,7 +722,9 @@ void CoordinatorServer::HandleHeuristicReport(const HeuristicReportRequest& req,
   }
   auto f = finished_.find(req.txn);
   // Not running and no decision here: presumed abort (C4).
-  const bool committed = f != finished_.end() && f->second.committed;
+  const bool committed = f != finished_.end()
+                             ? f->second.committed
+                             : req.txn.coordinator == index_ && history_->Contains(req.txn);
   if (req.committed != committed) MarkHeuristicMixed(req.txn, req.participant, committed);
 }
 
@@ -773,12 +831,27 @@ void CoordinatorServer::HandleQueryOutcome(const TxnId& id, const ReplyToPtr& to
   Reply r;
   r.txn = id;
   auto it = txns_.find(id);
-  if (it != txns_.end()) {
+  if (id.coordinator != index_) {
+    // Another coordinator's transaction: this one never held its decision and cannot presume
+    // anything about it.
+    r.outcome = Outcome::kUnknown;
+  } else if (it != txns_.end()) {
     r.outcome = it->second->state == State::kCommitted ? Outcome::kCommitted : Outcome::kPending;
-  } else if (auto f = finished_.find(id); f != finished_.end() && f->second.committed) {
-    r.outcome = Outcome::kCommitted;
+  } else if (auto f = finished_.find(id); f != finished_.end()) {
+    r.outcome = f->second.committed ? Outcome::kCommitted : Outcome::kAborted;
   } else {
-    r.outcome = Outcome::kAborted;  // (C4) presumed abort
+    // COMMITTED if its decision is in the history; UNKNOWN at or below the forgotten horizon
+    // (it may have committed, its record since trimmed); ABORTED above it (C4). That holds
+    // for ids of earlier incarnations too, whose runs this process never saw: a decision is
+    // forced to the log before anyone hears COMMIT (C1), and a record leaves the log only
+    // when it is unfinished no longer (C3), no longer among the newest --outcome-history and
+    // covered by the horizon on disk (C5). So a transaction above the horizon that committed
+    // still has its record in the log, and replay put it into history_ (or txns_, if
+    // unfinished); one that is in neither never reached a durable decision: it aborted.
+    // A transaction that committed without a decision (read-only, or touching no
+    // participant) is known only in memory (finished_); after a restart it reads ABORTED,
+    // which changes nothing: it wrote nothing.
+    r.outcome = history_->Lookup(id);
   }
   Send(to, r);
 }
@@ -802,15 +875,34 @@ void CoordinatorServer::SweepIdle() {
 }
 
 void CoordinatorServer::TrimLog() {
-  // (C3): a decision record stays until END. Everything below the oldest such record (and
-  // below the log's end, when there is none) is history nobody will ask about again.
+  // (C3): a decision record stays until END. (C5): so do the history's, the newest
+  // --outcome-history decisions. Everything below the oldest of them (and below the log's
+  // end, when there is none) may go.
   Lsn keep = log_->last_lsn() + 1;
   for (const auto& [id, t] : txns_) {
     if (t->decision_lsn != 0) keep = std::min(keep, t->decision_lsn);
   }
+  if (auto oldest = history_->oldest_lsn()) keep = std::min(keep, *oldest);
   if (keep <= trimmed_before_) return;
   trimmed_before_ = keep;
-  trimmer_->Post([log = log_.get(), keep] {
+  // Every decision below `keep` was added to history_ (at LogDecision or at start-up) and has
+  // left it since, so the horizon taken now covers it (H1). It goes to disk before any
+  // segment does: a crash in between leaves a higher horizon and all the segments, which
+  // only turns some ABORTED answers into UNKNOWN, never the other way round (C5).
+  trimmer_->Post([this, log = log_.get(), keep, horizon = history_->horizon()] {
+    if (!TrimWouldRemove(*log, keep)) return;  // no needless fsyncs of the horizon file
+    if (!horizon_file_exists_ || horizon != horizon_on_disk_) {
+      Status s = WriteFileDurably(options_.data_dir + "/outcome-horizon",
+                                  recovery::FormatOutcomeHorizon(horizon));
+      if (!s.ok()) {
+        // The segments stay: a longer log is better than a false ABORTED after a restart.
+        spdlog::warn("cannot write the outcome horizon, so the decision log is not trimmed: {}",
+                     s.ToString());
+        return;
+      }
+      horizon_file_exists_ = true;
+      horizon_on_disk_ = horizon;
+    }
     Status s = log->RemoveSegmentsBefore(keep);
     if (!s.ok()) spdlog::warn("cannot trim the decision log: {}", s.ToString());
   });

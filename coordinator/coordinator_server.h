@@ -8,9 +8,18 @@
 //             (RpcClient), so any number of transactions are in flight at once.
 //   Files in --data-dir: LOCK (flock), incarnation (a counter bumped and fsynced at each
 //             start; it makes transaction ids unique across restarts), wal/ (the decision
-//             log: DECISION_COMMIT forced, END lazily).
+//             log: DECISION_COMMIT forced, END lazily), outcome-horizon (the forgotten
+//             horizon, see below; written durably before trimming drops a decision).
 //   Start-up: lock the dir, bump the incarnation, replay the decision log; every COMMIT
-//             decision without END is re-sent until all its participants acknowledge.
+//             decision without END is re-sent until all its participants acknowledge, and
+//             every COMMIT decision still in the log (ended or not) is loaded into the
+//             outcome history, the newest --outcome-history of them kept.
+//   Crashes around a trim: the horizon file is written (temp file, fsync, rename, directory
+//             fsync) before the first segment goes, so a crash leaves the old horizon with
+//             every segment, or the new horizon with some segments: never a decision gone
+//             from the log that the horizon does not cover (C5).
+//   Outcome history (QUERY_OUTCOME, `kv2pc outcome`): COMMITTED from txns_, finished_ or
+//             history_; otherwise UNKNOWN at or below the forgotten horizon, ABORTED above.
 //
 // Coordinator transaction states:
 //
@@ -33,8 +42,13 @@
 //       READ_ONLY; READ_ONLY ones take no part in phase 2.
 //  (C3) a decision is forgotten (END) only after every YES voter acknowledged it.
 //  (C4) a transaction without a decision record is aborted (presumed abort): QUERY_OUTCOME
-//       answers ABORTED for any id it does not know, PENDING while the transaction is still
-//       running (ACTIVE, voting or logging its decision).
+//       answers ABORTED for an id of this coordinator that it does not know and that is
+//       above the forgotten horizon (C5), PENDING while the transaction is still running
+//       (ACTIVE, voting or logging its decision).
+//  (C5) the decision log keeps the DECISION_COMMIT records of the newest --outcome-history
+//       committed transactions (history_, ended or not) besides the unfinished ones (C3);
+//       every decision trimmed away is at or below the forgotten horizon, which is on disk
+//       before the trim (TrimLog). So an unknown id above the horizon never committed.
 #pragma once
 
 #include <chrono>
@@ -56,6 +70,7 @@
 #include "common/partitioner.h"
 #include "common/rpc.h"
 #include "common/transport.h"
+#include "recovery/coordinator_replay.h"
 #include "wal/durable_waiters.h"
 #include "wal/log.h"
 
@@ -73,6 +88,9 @@ struct CoordinatorOptions {
   // Open transactions (begun, not finished) at most; BEGIN and one-shot operations beyond it
   // are refused with OVERLOADED, so a client that begins in a loop cannot exhaust memory.
   size_t max_open_txns = 100000;
+  // COMMIT decisions remembered for QUERY_OUTCOME after their END (C5): the newest this many
+  // stay in the decision log and in memory (about 80 bytes each); older ones answer UNKNOWN.
+  size_t outcome_history = 100000;
 };
 
 class CoordinatorServer {
@@ -170,8 +188,8 @@ class CoordinatorServer {
   void Finish(const TxnId& id, Finished f);
   // Every second: aborts idle transactions and trims the decision log.
   void SweepIdle();
-  // Removes (on trimmer_) log segments that hold only decisions every participant has
-  // acknowledged, or nothing the coordinator still needs.
+  // Removes (on trimmer_) log segments that hold neither an unfinished decision (C3) nor one
+  // of the history's (C5), after making the forgotten horizon durable.
   void TrimLog();
 
   const ClusterConfig config_;
@@ -193,6 +211,12 @@ class CoordinatorServer {
   std::unique_ptr<wal::DurableWaiters> waiters_;  // replies parked until their LSN is durable
   Lsn trimmed_before_ = 0;                        // last trim point handed to trimmer_
   std::unique_ptr<BackgroundWorker> trimmer_;     // directory I/O off the loop
+  // The newest --outcome-history COMMIT decisions and the forgotten horizon (C5).
+  std::unique_ptr<recovery::OutcomeHistory> history_;
+  // What <data-dir>/outcome-horizon holds. Set by Start, then touched only by trimmer_'s
+  // thread (TrimLog's tasks), which writes the file.
+  bool horizon_file_exists_ = false;
+  std::optional<TxnId> horizon_on_disk_;
   std::unique_ptr<DataDirLock> dir_lock_;
 
   std::unordered_map<TxnId, std::unique_ptr<Txn>, TxnIdHash> txns_;

@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
                "an ACTIVE transaction without requests for this long is aborted");
   flags.Define("max-open-txns", "100000",
                "open transactions at most; BEGIN beyond it is refused with OVERLOADED");
+  flags.Define("outcome-history", "100000",
+               "COMMIT decisions kept in the decision log (and memory) after their END, so "
+               "`kv2pc outcome` still answers COMMITTED; older ones answer UNKNOWN");
   int exit_code = 0;
   auto setup = kv2pc::SetUpServer(&flags, argc, argv, "coordinator", &exit_code);
   if (!setup) return exit_code;
@@ -37,6 +40,13 @@ int main(int argc, char** argv) {
     return kv2pc::kExitUsage;
   }
   options.max_open_txns = static_cast<size_t>(*max_open);
+  // 0 keeps none (every ended commit then answers UNKNOWN); the top bound is ~8 GB of memory.
+  auto history = flags.GetInt("outcome-history", 0, 100000000);
+  if (!history.ok()) {
+    std::fprintf(stderr, "error: %s\n", history.status().message().c_str());
+    return kv2pc::kExitUsage;
+  }
+  options.outcome_history = static_cast<size_t>(*history);
   options.op_timeout = *op;
   options.vote_timeout = *vote;
   options.commit_retry = *retry;
