@@ -246,6 +246,7 @@ bool Retryable(ErrorCode code, AbortReason reason) {
     case AbortReason::kParticipantRestarted:
     case AbortReason::kParticipantUnavailable:
     case AbortReason::kVoteTimeout:
+    case AbortReason::kPeerTermination:
       return true;
     default:
       return false;

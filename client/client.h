@@ -65,7 +65,7 @@ class Client {
 
   // Runs `fn` in a transaction and commits it, retrying the whole transaction when it is
   // aborted for a reason a retry can fix (DEADLOCK_AVOIDANCE, LOCK_TIMEOUT, IDLE_TIMEOUT,
-  // PARTICIPANT_RESTARTED, PARTICIPANT_UNAVAILABLE, VOTE_TIMEOUT) or when BEGIN is refused
+  // PARTICIPANT_RESTARTED, PARTICIPANT_UNAVAILABLE, VOTE_TIMEOUT, PEER_TERMINATION) or when BEGIN is refused
   // with OVERLOADED (the coordinator is at --max-open-txns), with exponential backoff
   // and jitter (1 ms doubling to 100 ms). Every retry keeps the first attempt's timestamp, so
   // wound-wait lets it win eventually (docs/architecture.md, "Locking"). `fn` does the reads

@@ -67,12 +67,14 @@ std::string_view AbortReasonName(AbortReason reason) {
       return "LOG_FAILURE";
     case AbortReason::kDeadlockAvoidance:
       return "DEADLOCK_AVOIDANCE";
+    case AbortReason::kPeerTermination:
+      return "PEER_TERMINATION";
   }
   return "NONE";
 }
 
 std::optional<AbortReason> ParseAbortReason(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(AbortReason::kDeadlockAvoidance); i++) {
+  for (int i = 0; i <= static_cast<int>(AbortReason::kPeerTermination); i++) {
     auto r = static_cast<AbortReason>(i);
     if (AbortReasonName(r) == name) return r;
   }

@@ -86,6 +86,8 @@ enum class AbortReason : uint8_t {
   kOperationFailed,         // a read/write failed (e.g. oversized input): txn rolled back
   kLogFailure,              // the coordinator could not log its decision
   kDeadlockAvoidance,       // wound-wait: an older transaction needed its lock (wounded)
+  kPeerTermination,         // asked for the outcome by a fellow participant in doubt while
+                            // ACTIVE here: aborted so that it can never commit
 };
 std::string_view AbortReasonName(AbortReason reason);
 std::optional<AbortReason> ParseAbortReason(std::string_view name);

@@ -15,10 +15,7 @@ namespace kv2pc::participant {
 
 namespace {
 constexpr size_t kFinishedMemory = 100000;  // finished txn ids remembered for clear answers
-// How long a QUERY_OUTCOME may take before the coordinator counts as unreachable (at least;
-// longer when --outcome-query-interval-ms is).
-constexpr std::chrono::milliseconds kOutcomeQueryTimeout{2000};
-constexpr size_t kCheckpointBatch = 4096;  // hand dirty writes over at least this often
+constexpr size_t kCheckpointBatch = 4096;   // hand dirty writes over at least this often
 // A transaction's writes at one participant must fit one PREPARE record (wal::kMaxPayloadSize),
 // with room for the record's own framing.
 constexpr size_t kMaxTxnWriteBytes = wal::kMaxPayloadSize - 64 * 1024;
@@ -28,6 +25,15 @@ size_t WriteBytes(const std::string& key, const std::optional<std::string>& valu
 }
 
 Reply OkReply() { return Reply{}; }
+
+// "coordinator-0 unreachable (no answer within 2000 ms)": one clause of an in-doubt account.
+std::string CannotAsk(const std::string& node, const Status& s, std::chrono::milliseconds timeout) {
+  if (s.IsUnavailable()) return node + " unreachable (not connected)";
+  if (s.IsTimedOut()) {
+    return node + " unreachable (no answer within " + std::to_string(timeout.count()) + " ms)";
+  }
+  return node + " cannot answer (" + s.message() + ")";
+}
 }  // namespace
 
 const char* TxnStateName(TxnState s) {
@@ -119,6 +125,7 @@ Status ParticipantServer::Recover() {
     t->state = TxnState::kPrepared;
     t->recovered = true;
     t->prepare_lsn = p.lsn;
+    t->participants = p.participants;
     t->prepared_at = EventLoop::Now();
     t->created_at = t->prepared_at;
     for (const auto& w : p.writes) {
@@ -130,10 +137,16 @@ Status ParticipantServer::Recover() {
       auto r = locks_.Acquire(t->id, 0, w.key, LockMode::kExclusive, nullptr, &wound);
       KV2PC_CHECK(r == LockManager::Acquired::kGranted, "in-doubt locks cannot conflict");
     }
+    std::string fellows;
+    for (const std::string& name : p.participants) {
+      if (name != self_->name) fellows += (fellows.empty() ? "" : ", ") + name;
+    }
     spdlog::warn(
         "{} is in doubt: PREPARED at LSN {} with {} write(s), no outcome logged; "
-        "asking {}",
-        p.txn.ToString(), p.lsn, p.writes.size(), CoordinatorName(p.txn.coordinator));
+        "asking {}{}",
+        p.txn.ToString(), p.lsn, p.writes.size(), CoordinatorName(p.txn.coordinator),
+        fellows.empty() ? " (no fellow participant listed to ask while it is unreachable)"
+                        : ", or while it is unreachable " + fellows);
     txns_.emplace(p.txn, std::move(t));
   }
   checkpointer_ = std::make_unique<Checkpointer>(std::move(store), log_.get());
@@ -152,6 +165,11 @@ Status ParticipantServer::Listen() {
   for (const NodeInfo* c : config_.coordinators()) {
     KV2PC_ASSIGN_OR_RETURN(size_t peer, coordinators_.AddPeer(c->name, c->endpoint));
     coordinator_peer_[static_cast<uint32_t>(ClusterConfig::CoordinatorIndex(c->name))] = peer;
+  }
+  for (const NodeInfo* p : config_.participants()) {
+    if (p == self_) continue;
+    KV2PC_ASSIGN_OR_RETURN(size_t peer, fellows_.AddPeer(p->name, p->endpoint));
+    fellow_peer_[p->name] = peer;
   }
   loop_.AddSocket(&router_, [this] { OnRequests(); });
   loop_.AddFd(log_notifier_.fd(), [this] {
@@ -209,6 +227,8 @@ void ParticipantServer::Dispatch(Message msg, ReplyToPtr to) {
           HandleInDoubt(body, to);
         } else if constexpr (std::is_same_v<T, ResolveRequest>) {
           HandleResolve(body, to);
+        } else if constexpr (std::is_same_v<T, QueryOutcomeRequest>) {
+          HandleQueryOutcome(body, to);
         } else {
           Send(to, Reply::Error(ErrorCode::kMalformedRequest,
                                 std::string(MsgTypeName(msg.type())) +
@@ -450,7 +470,7 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
     TxnId id = t->id;
     locks_.ReleaseAll(id);
     txns_.erase(id);
-    Forget(id, true, AbortReason::kNone);
+    Forget(id, true, AbortReason::kNone, /*read_only=*/true);
     read_only_++;
     Reply r;
     r.vote = Vote::kReadOnly;
@@ -489,6 +509,7 @@ void ParticipantServer::LogPrepare(const TxnId& id, ReplyToPtr to) {
   wal::PrepareRecord rec;
   rec.txn = t->id;
   for (const auto& [k, v] : t->writes) rec.writes.push_back(wal::WriteOp{k, v});
+  rec.participants = t->participants;  // whom to ask if in doubt (cooperative termination)
   Result<Lsn> lsn = log_->Append(wal::kPrepare, rec.Encode());
   if (!lsn.ok()) {
     AbortTxn(t, AbortReason::kLogFailure, lsn.status().ToString());
@@ -631,9 +652,13 @@ void ParticipantServer::CommitPrepared(Transaction* t, const ReplyToPtr& ack_to)
     }
     writes.push_back(wal::WriteOp{k, std::move(v)});
   }
-  if (t->recovered) {
-    spdlog::info("{} -> COMMIT (in doubt since restart; the coordinator's decision arrived)",
-                 t->id.ToString());
+  if (t->recovered || t->query_backoff.count() > 0) {
+    // In doubt (since a restart, or its coordinator could not be asked): a recovery decision.
+    // Only DECIDE_COMMIT (or an operator, who logs it) gets here so: the other ways a decision
+    // arrives log their source and clear `recovered` first, and reset the backoff.
+    spdlog::info("{} -> COMMIT: DECIDE_COMMIT from {} ({})", t->id.ToString(),
+                 CoordinatorName(t->id.coordinator),
+                 t->recovered ? "in doubt since restart" : "was in doubt: " + t->undecided_why);
   }
   TxnId id = t->id;
   t->state = TxnState::kCommitted;
@@ -685,8 +710,9 @@ void ParticipantServer::HandleDecideAbort(const DecideAbortRequest& req, ReplyTo
                             req.txn.ToString() + " has committed here"));
       return;
     }
-    // An abort may overtake the work it cancels: remember it.
-    Forget(req.txn, false, AbortReason::kNone);
+    // An abort may overtake the work it cancels: remember it. One that follows our own abort
+    // (after ABORT_NOTICE) keeps the reason we had, for a late PREPARE's NO vote.
+    if (f == finished_.end()) Forget(req.txn, false, AbortReason::kNone);
     Send(to, OkReply());
     return;
   }
@@ -697,9 +723,10 @@ void ParticipantServer::HandleDecideAbort(const DecideAbortRequest& req, ReplyTo
          Reply::Error(ErrorCode::kTxnAlreadyCommitted, req.txn.ToString() + " has committed here"));
     return;
   }
-  if (t->recovered) {
-    spdlog::info("{} -> ABORT (in doubt since restart; the coordinator's decision arrived)",
-                 t->id.ToString());
+  if (t->state == TxnState::kPrepared && (t->recovered || t->query_backoff.count() > 0)) {
+    spdlog::info("{} -> ABORT: DECIDE_ABORT from {} ({})", t->id.ToString(),
+                 CoordinatorName(t->id.coordinator),
+                 t->recovered ? "in doubt since restart" : "was in doubt: " + t->undecided_why);
   }
   if (t->state == TxnState::kPrepared || t->state == TxnState::kPreparing) {
     DecideAbort(t->id, std::move(to), "aborted by its coordinator");
@@ -917,16 +944,18 @@ void ParticipantServer::SendHeuristicReport(const TxnId& id, bool committed) {
     reports_pending_.erase(id);
     return;
   }
+  if (!reports_in_flight_.insert(id).second) return;  // one at a time per transaction
   coordinators_.Call(peer->second, HeuristicReportRequest{id, committed, self_->name},
-                     std::max(options_.outcome_query_interval, kOutcomeQueryTimeout),
-                     [this, id](Result<Reply> r) {
+                     options_.outcome_query_timeout, [this, id](Result<Reply> r) {
                        // Until acknowledged, Sweep sends it again.
+                       reports_in_flight_.erase(id);
                        if (r.ok() && r->ok()) reports_pending_.erase(id);
                      });
 }
 
-void ParticipantServer::Forget(const TxnId& id, bool committed, AbortReason reason) {
-  if (finished_.insert_or_assign(id, Finished{committed, reason}).second) {
+void ParticipantServer::Forget(const TxnId& id, bool committed, AbortReason reason,
+                               bool read_only) {
+  if (finished_.insert_or_assign(id, Finished{committed, reason, read_only}).second) {
     finished_order_.push_back(id);
   }
   while (finished_order_.size() > kFinishedMemory) {
@@ -960,7 +989,8 @@ void ParticipantServer::Sweep() {
     bool idle = t->state == TxnState::kActive && t->waiting_op == nullptr &&
                 now - t->last_activity > options_.txn_idle_timeout;
     bool undecided = t->state == TxnState::kPrepared &&
-                     (t->recovered || now - t->prepared_at >= options_.outcome_query_interval);
+                     (t->recovered || now - t->prepared_at >= options_.outcome_query_interval) &&
+                     now >= t->next_query_at;  // backing off while the coordinator is down
     if ((idle || undecided) && !t->asking_outcome) ask.push_back(id);
   }
   for (const TxnId& id : ask) QueryOutcome(id);
@@ -973,25 +1003,22 @@ void ParticipantServer::NoticeAbort(const TxnId& id, AbortReason reason, const s
   if (peer == coordinator_peer_.end()) return;
   // Best effort: if it is lost, the transaction learns at its next request here or at PREPARE.
   coordinators_.Call(peer->second, AbortNoticeRequest{id, reason, why},
-                     std::max(options_.outcome_query_interval, kOutcomeQueryTimeout),
-                     [](Result<Reply>) {});
+                     options_.outcome_query_timeout, [](Result<Reply>) {});
 }
 
 void ParticipantServer::QueryOutcome(const TxnId& id) {
+  auto it = txns_.find(id);
+  if (it == txns_.end()) return;
+  it->second->asking_outcome = true;  // until OnOutcome (or the fellows' round) ends it
   std::string coordinator = CoordinatorName(id.coordinator);
   auto peer = coordinator_peer_.find(id.coordinator);
   if (peer == coordinator_peer_.end()) {
     OnOutcome(id, coordinator, Status::NotFound(coordinator + " is not in the cluster layout"));
     return;
   }
-  if (auto it = txns_.find(id); it != txns_.end()) it->second->asking_outcome = true;
-  // The answer may take longer than the interval between sweeps (a first connection, a busy
-  // machine): wait at least kOutcomeQueryTimeout, asking once at a time per transaction.
   coordinators_.Call(
-      peer->second, QueryOutcomeRequest{id},
-      std::max(options_.outcome_query_interval, kOutcomeQueryTimeout),
+      peer->second, QueryOutcomeRequest{id}, options_.outcome_query_timeout,
       [this, id, coordinator](Result<Reply> r) {
-        if (auto it = txns_.find(id); it != txns_.end()) it->second->asking_outcome = false;
         if (r.ok() && !r->ok()) {
           r = Status::Internal(std::string(ErrorCodeName(r->code)) + ": " + r->error);
         } else if (r.ok() && !r->outcome) {
@@ -1006,6 +1033,7 @@ void ParticipantServer::OnOutcome(const TxnId& id, const std::string& coordinato
   auto it = txns_.find(id);
   if (it == txns_.end()) return;
   Transaction* t = it->second.get();
+  t->asking_outcome = false;
   std::optional<Outcome> outcome;
   if (r.ok()) outcome = r->outcome;
   if (t->state == TxnState::kActive) {
@@ -1023,23 +1051,224 @@ void ParticipantServer::OnOutcome(const TxnId& id, const std::string& coordinato
     return;
   }
   if (t->state != TxnState::kPrepared) return;
-  if (!outcome || *outcome == Outcome::kPending) {
-    // (I2) a PREPARED transaction waits for the decision, however long it takes.
-    if (!r.ok()) {
-      spdlog::warn("{} stays in doubt: cannot ask {}: {}", id.ToString(), coordinator,
-                   r.status().message());
+  if (!r.ok()) {
+    // (I2) a PREPARED transaction waits for the decision, however long it takes; but a fellow
+    // participant may know it. Meanwhile, ask the coordinator less often.
+    BackOffOutcomeQueries(t);
+    AskFellowParticipants(t, CannotAsk(coordinator, r.status(), options_.outcome_query_timeout));
+    return;
+  }
+  if (*outcome == Outcome::kUnknown) {
+    // Its own coordinator does not know it: the id is at or below its forgotten horizon and
+    // not in its outcome history. For a transaction PREPARED here that means ABORT: a COMMIT
+    // decision is kept in the coordinator's log until every YES voter -- this participant
+    // among them -- has acknowledged it (C3), and reloaded at every restart, so a COMMIT we
+    // have not acknowledged is always known there (docs/protocol.md, 5.10).
+    t->recovered = false;
+    spdlog::info(
+        "{} -> ABORT: {} has no decision record (older than its forgotten horizon; a COMMIT "
+        "would be kept until this participant acknowledged it): presumed abort",
+        id.ToString(), coordinator);
+    DecideAbort(id, nullptr, "presumed abort: no decision record at " + coordinator);
+    return;
+  }
+  t->query_backoff = std::chrono::milliseconds(0);  // it answers: back to the normal pace
+  t->next_query_at = {};
+  switch (*outcome) {
+    case Outcome::kPending:
+      // Still collecting votes (or making its decision durable): normal 2PC, not worth a line.
+      t->undecided_why = coordinator + ": still deciding";
+      return;
+    case Outcome::kUnknown:
+      return;  // handled above
+    case Outcome::kCommitted:
+      t->recovered = false;  // the line below says where the decision came from
+      spdlog::info("{} -> COMMIT: decision record at {}", id.ToString(), coordinator);
+      DecideCommit(id, nullptr);
+      return;
+    case Outcome::kAborted:
+      t->recovered = false;
+      spdlog::info("{} -> ABORT: no decision record at {} (presumed abort)", id.ToString(),
+                   coordinator);
+      DecideAbort(id, nullptr, "presumed abort: no decision record at " + coordinator);
+      return;
+  }
+}
+
+void ParticipantServer::BackOffOutcomeQueries(Transaction* t) {
+  t->query_backoff = t->query_backoff.count() == 0
+                         ? options_.outcome_query_interval
+                         : std::min(2 * t->query_backoff, options_.outcome_query_max_interval);
+  t->next_query_at = EventLoop::Now() + t->query_backoff;
+}
+
+// ---- Cooperative termination ----
+
+struct ParticipantServer::FellowRound {
+  std::string coordinator_account;   // why the coordinator could not say
+  std::vector<std::string> names;    // the fellows asked, in the PREPARE's order
+  std::vector<std::string> answers;  // "participant-2: in doubt too", by index into names
+  size_t pending = 0;                // questions not answered yet
+  bool decided = false;              // an answer decided (or the round no longer matters)
+};
+
+void ParticipantServer::AskFellowParticipants(Transaction* t,
+                                              const std::string& coordinator_account) {
+  auto round = std::make_shared<FellowRound>();
+  round->coordinator_account = coordinator_account;
+  std::vector<std::optional<size_t>> peers;  // by index into names; nullopt: not in the layout
+  for (const std::string& name : t->participants) {
+    if (name == self_->name) continue;
+    round->names.push_back(name);
+    auto p = fellow_peer_.find(name);
+    if (p == fellow_peer_.end()) {
+      round->answers.push_back(name + ": not in the cluster layout");
+      peers.emplace_back(std::nullopt);
+    } else {
+      round->answers.emplace_back();
+      peers.emplace_back(p->second);
+      round->pending++;
+    }
+  }
+  if (round->pending == 0) {
+    std::string why = coordinator_account;
+    if (t->participants.empty()) {
+      why += "; no fellow participant to ask (its PREPARE did not name them)";
+    } else if (round->names.empty()) {
+      why += "; no fellow participant to ask (the only one)";
+    }
+    for (const std::string& a : round->answers) why += "; " + a;
+    SetUndecidedWhy(t, std::move(why));
+    return;
+  }
+  t->asking_outcome = true;  // until the last answer (or a deciding one)
+  const TxnId id = t->id;
+  for (size_t i = 0; i < peers.size(); i++) {
+    if (!peers[i]) continue;
+    fellows_.Call(
+        *peers[i], QueryOutcomeRequest{id}, options_.outcome_query_timeout,
+        [this, id, round, i](Result<Reply> r) { OnFellowOutcome(id, round, i, std::move(r)); });
+  }
+}
+
+void ParticipantServer::OnFellowOutcome(const TxnId& id, const std::shared_ptr<FellowRound>& round,
+                                        size_t i, Result<Reply> r) {
+  round->pending--;
+  if (round->decided) return;
+  auto it = txns_.find(id);
+  if (it == txns_.end() || it->second->state != TxnState::kPrepared) {
+    round->decided = true;  // decided meanwhile (e.g. DECIDE_COMMIT from a restarted coordinator)
+    return;
+  }
+  Transaction* t = it->second.get();
+  const std::string& name = round->names[i];
+  std::optional<Outcome> outcome;
+  if (r.ok() && r->ok()) outcome = r->outcome;
+  if (outcome == Outcome::kCommitted || outcome == Outcome::kAborted) {
+    // A fellow committed only on the decision COMMIT, and aborted only on the decision ABORT
+    // or before voting YES (so the coordinator could not have decided COMMIT): either way
+    // this is the coordinator's decision (I2).
+    round->decided = true;
+    t->asking_outcome = false;
+    t->recovered = false;  // the line below says where the decision came from
+    t->query_backoff = std::chrono::milliseconds(0);
+    const std::string how =
+        "learned from " + name + " (cooperative termination; " + round->coordinator_account + ")";
+    if (*outcome == Outcome::kCommitted) {
+      spdlog::info("{} -> COMMIT: {}", id.ToString(), how);
+      DecideCommit(id, nullptr);
+    } else {
+      spdlog::info("{} -> ABORT: {}", id.ToString(), how);
+      DecideAbort(id, nullptr, "aborted at " + name + " (cooperative termination)");
     }
     return;
   }
-  t->recovered = false;
-  if (*outcome == Outcome::kCommitted) {
-    spdlog::info("{} -> COMMIT: decision record at {}", id.ToString(), coordinator);
-    DecideCommit(id, nullptr);
+  if (outcome == Outcome::kPending) {
+    round->answers[i] = name + ": in doubt too";
+  } else if (outcome == Outcome::kUnknown) {
+    round->answers[i] = name + ": does not know it";
+  } else if (!r.ok() && (r.status().IsUnavailable() || r.status().IsTimedOut())) {
+    round->answers[i] = name + ": no answer";
+  } else if (!r.ok()) {
+    round->answers[i] = name + ": " + r.status().message();
+  } else if (!r->ok()) {
+    round->answers[i] = name + ": " + std::string(ErrorCodeName(r->code)) + " (" + r->error + ")";
   } else {
-    spdlog::info("{} -> ABORT: no decision record at {} (presumed abort)", id.ToString(),
-                 coordinator);
-    DecideAbort(id, nullptr, "presumed abort");
+    round->answers[i] = name + ": answered without an outcome";
   }
+  if (round->pending > 0) return;
+  t->asking_outcome = false;
+  std::string why = round->coordinator_account;
+  for (const std::string& a : round->answers) why += "; " + a;
+  SetUndecidedWhy(t, std::move(why));
+}
+
+void ParticipantServer::SetUndecidedWhy(Transaction* t, std::string why) {
+  if (why == t->undecided_why) return;  // said already: no new line every round
+  spdlog::warn("{} stays in doubt: {}", t->id.ToString(), why);
+  t->undecided_why = std::move(why);
+}
+
+void ParticipantServer::HandleQueryOutcome(const QueryOutcomeRequest& req, const ReplyToPtr& to) {
+  // Asked by a fellow participant of req.txn that is in doubt and cannot reach the coordinator
+  // (cooperative termination). It acts on COMMITTED and ABORTED at once, so those two answers
+  // must be the coordinator's decision; anything less certain is PENDING or UNKNOWN.
+  const TxnId& id = req.txn;
+  Reply r;
+  r.txn = id;
+  auto f = finished_.find(id);
+  auto it = txns_.find(id);
+  if (heuristic_.count(id) != 0) {
+    // An operator forced the outcome here (kv2pc resolve): that is not the decision, and
+    // passing it on would spread a possibly wrong guess to participants that can still learn
+    // the real one.
+    r.outcome = Outcome::kUnknown;
+  } else if (it != txns_.end()) {
+    Transaction* t = it->second.get();
+    switch (t->state) {
+      case TxnState::kCommitted:  // decided COMMIT; the record is on its way to the disk
+        r.outcome = Outcome::kCommitted;
+        break;
+      case TxnState::kAborted:
+        r.outcome = Outcome::kAborted;
+        break;
+      case TxnState::kPreparing:  // voting (or voted) YES: only the decision can end it here
+      case TxnState::kPrepared:
+        r.outcome = Outcome::kPending;
+        break;
+      case TxnState::kActive: {
+        // We have not voted, so we may still abort: then we will vote NO, the coordinator
+        // cannot decide COMMIT, and ABORTED is the transaction's outcome, which the asker can
+        // act on. Answering PENDING instead would leave it blocked for as long as the
+        // coordinator stays away, though nothing here would ever decide it.
+        const std::string why = id.ToString() + " was ACTIVE at " + self_->name +
+                                " when a fellow participant in doubt asked for its outcome; " +
+                                "aborted here (cooperative termination), so it cannot commit";
+        spdlog::info(
+            "{} -> ABORT: a fellow participant asked for its outcome while it was "
+            "ACTIVE here (cooperative termination; it can no longer vote YES)",
+            id.ToString());
+        const bool tell_coordinator = t->waiting_op == nullptr;  // else its answer tells it
+        AbortTxn(t, AbortReason::kPeerTermination, why);         // t is gone
+        if (tell_coordinator) NoticeAbort(id, AbortReason::kPeerTermination, why);
+        r.outcome = Outcome::kAborted;
+        break;
+      }
+    }
+  } else if (f != finished_.end() && !f->second.read_only) {
+    r.outcome = f->second.committed ? Outcome::kCommitted : Outcome::kAborted;
+  } else {
+    // UNKNOWN, never ABORTED (presumed abort is the coordinator's rule, not ours). A
+    // participant that does not know a transaction cannot tell "never got any of its work"
+    // (it was lost in a restart, or is still on its way) from "committed it long ago and
+    // forgot": finished_ is bounded, and after a checkpoint the log that recorded the COMMIT
+    // is trimmed. Answering ABORTED in the second case would make the asker abort a
+    // transaction that committed here: atomicity lost. Likewise after a READ_ONLY vote: this
+    // participant left the transaction before it was decided, and knows nothing of the
+    // outcome.
+    r.outcome = Outcome::kUnknown;
+  }
+  Send(to, r);
 }
 
 }  // namespace kv2pc::participant

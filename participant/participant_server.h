@@ -10,11 +10,23 @@
 //   Start-up: lock the dir, load data.sqlite, replay the WAL (recovery/participant_replay),
 //             re-take the X locks of every PREPARED transaction without an outcome (in doubt),
 //             then bind and serve; in-doubt transactions are resolved by asking their
-//             coordinator (QUERY_OUTCOME, with backoff) or by its DECIDE_COMMIT/ABORT.
+//             coordinator (QUERY_OUTCOME, with backoff) or by its DECIDE_COMMIT/ABORT, and
+//             while it cannot be reached, by asking their fellow participants (cooperative
+//             termination, below).
+//   Cooperative termination: a PREPARED transaction whose coordinator cannot be asked asks
+//             the other participants its PREPARE named (QUERY_OUTCOME, one round at a time).
+//             One that committed it or aborted it knows the decision (an abort before its own
+//             vote is a decision too: the coordinator cannot commit without that vote); one
+//             that is still ACTIVE aborts its part first (it has not voted, so it may) and
+//             answers ABORTED. One in doubt too, or that does not know the transaction, cannot
+//             help: then the transaction stays in doubt (undecided_why says why) until a later
+//             round or the coordinator decides. The answers are in HandleQueryOutcome.
 //
 // NOTES (invariants):
 //  (I1) a YES vote leaves only after the transaction's PREPARE record is durable.
-//  (I2) a PREPARED transaction is committed or aborted only on the coordinator's decision.
+//  (I2) a PREPARED transaction is committed or aborted only on the coordinator's decision:
+//       heard from the coordinator, or from a fellow participant that committed or aborted
+//       the transaction (which it could only do on that decision, or before voting).
 //  (I3) the X locks of a PREPARED transaction are held across restarts until it is decided.
 //  (I4) a DECIDE_COMMIT is acknowledged only after its COMMIT record is durable (so the
 //       coordinator may forget its decision once every participant has acknowledged).
@@ -29,6 +41,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <zmq.hpp>
 
 #include "common/config.h"
@@ -52,7 +65,14 @@ struct ParticipantOptions {
   std::string bind;      // endpoint to bind; empty = the node's endpoint in the layout
   std::chrono::milliseconds lock_timeout{5000};
   std::chrono::milliseconds checkpoint_interval{1000};
+  // An undecided PREPARED transaction asks its coordinator this often; while the coordinator
+  // cannot be reached, the delay doubles per transaction up to outcome_query_max_interval
+  // (and is back to outcome_query_interval once it answers).
   std::chrono::milliseconds outcome_query_interval{1000};
+  std::chrono::milliseconds outcome_query_max_interval{10000};
+  // How long a QUERY_OUTCOME (and an ABORT_NOTICE or HEURISTIC_REPORT) waits for its answer
+  // before the node asked counts as unreachable.
+  std::chrono::milliseconds outcome_query_timeout{2000};
   // An ACTIVE transaction idle this long is aborted unless its coordinator says it still
   // runs it (a backstop for a coordinator that crashed or lost a DECIDE_ABORT).
   std::chrono::milliseconds txn_idle_timeout{30000};
@@ -92,6 +112,11 @@ class ParticipantServer {
   // A heuristic decision forced by an operator (kv2pc resolve --force): logged loudly, made
   // durable, and reported to the coordinator (HEURISTIC_REPORT) until it acknowledges.
   void HandleResolve(const ResolveRequest& req, const ReplyToPtr& to);
+  // QUERY_OUTCOME from a fellow participant in doubt (cooperative termination): COMMITTED or
+  // ABORTED if this participant committed or aborted the transaction (aborting it first if it
+  // is still ACTIVE here), PENDING if it is PREPARING or PREPARED here, UNKNOWN if it cannot
+  // tell (see the definition for why an unknown id is not ABORTED).
+  void HandleQueryOutcome(const QueryOutcomeRequest& req, const ReplyToPtr& to);
   void SendHeuristicReport(const TxnId& id, bool committed);
   void Send(const ReplyToPtr& to, const Reply& reply);
 
@@ -125,8 +150,9 @@ class ParticipantServer {
   // parked requests, releasing locks, and forgetting it. `why` goes to parked requests.
   void AbortTxn(Transaction* t, AbortReason reason, const std::string& why);
   // Remembers that `id` finished (bounded memory), and why it aborted (kNone: no reason to
-  // pass on, e.g. the coordinator's own DECIDE_ABORT).
-  void Forget(const TxnId& id, bool committed, AbortReason reason);
+  // pass on, e.g. the coordinator's own DECIDE_ABORT). `read_only`: it voted READ_ONLY, so
+  // `committed` says only that it is done here, not what was decided.
+  void Forget(const TxnId& id, bool committed, AbortReason reason, bool read_only = false);
 
   // Durability plumbing.
   // Hands dirty_ to the checkpointer with the lowest PREPARE LSN the log must keep.
@@ -134,14 +160,28 @@ class ParticipantServer {
   void ScheduleCheckpoint();
   // Periodic (every outcome_query_interval): asks the coordinator about PREPARED
   // transactions that have waited for a decision (in doubt after a restart, or a lost
-  // decision message), and about ACTIVE ones idle longer than txn_idle_timeout (aborted
-  // unless the coordinator still runs them).
+  // decision message) and are not backing off (next_query_at), and about ACTIVE ones idle
+  // longer than txn_idle_timeout (aborted unless the coordinator still runs them).
   void Sweep();
+  // Starts a round of questions about `id` (asking_outcome until it ends): its coordinator,
+  // then, for a PREPARED transaction the coordinator cannot answer, its fellow participants.
   void QueryOutcome(const TxnId& id);
   // Tells id's coordinator that this participant rolled back its part (ABORT_NOTICE).
   void NoticeAbort(const TxnId& id, AbortReason reason, const std::string& why);
   // Acts on the coordinator's answer (or on the failure to get one).
   void OnOutcome(const TxnId& id, const std::string& coordinator, Result<Reply> r);
+  // The coordinator could not be asked (or did not know): doubles the delay before t's next
+  // query, up to outcome_query_max_interval.
+  void BackOffOutcomeQueries(Transaction* t);
+  // Asks every other participant t's PREPARE named (QUERY_OUTCOME). The first COMMITTED or
+  // ABORTED answer decides; if none comes, undecided_why gets `coordinator_account` and each
+  // answer. REQUIRES: t is PREPARED.
+  void AskFellowParticipants(Transaction* t, const std::string& coordinator_account);
+  struct FellowRound;  // one round of questions to the fellow participants
+  void OnFellowOutcome(const TxnId& id, const std::shared_ptr<FellowRound>& round, size_t i,
+                       Result<Reply> r);
+  // Sets t->undecided_why, logging it when it changed.
+  void SetUndecidedWhy(Transaction* t, std::string why);
 
   const ClusterConfig config_;
   const ParticipantOptions options_;
@@ -153,6 +193,9 @@ class ParticipantServer {
   FailPoints failpoints_{&loop_, "participant"};
   RpcClient coordinators_{&context_, &loop_};
   std::unordered_map<uint32_t, size_t> coordinator_peer_;  // coordinator index -> rpc peer
+  // The other participants of the layout, asked while in doubt (cooperative termination).
+  RpcClient fellows_{&context_, &loop_};
+  std::unordered_map<std::string, size_t> fellow_peer_;  // participant name -> rpc peer
   Notifier log_notifier_;
   std::unique_ptr<DataDirLock> dir_lock_;
 
@@ -169,6 +212,7 @@ class ParticipantServer {
   struct Finished {
     bool committed;
     AbortReason reason;  // why it aborted here, passed on to later requests
+    bool read_only;      // voted READ_ONLY: "committed" here, whatever the others decided
   };
   std::unordered_map<TxnId, Finished, TxnIdHash> finished_;
   std::deque<TxnId> finished_order_;
@@ -177,6 +221,7 @@ class ParticipantServer {
   std::unordered_map<TxnId, bool, TxnIdHash> heuristic_;
   std::deque<TxnId> heuristic_order_;
   std::unordered_map<TxnId, bool, TxnIdHash> reports_pending_;
+  std::unordered_set<TxnId, TxnIdHash> reports_in_flight_;
   // Committed writes whose COMMIT is durable, not yet handed to the checkpointer (I5).
   std::vector<wal::WriteOp> dirty_;
   Lsn dirty_lsn_ = 0;

@@ -20,14 +20,17 @@
 //     any->ABORTED              ParticipantServer::AbortTxn
 //
 // Guarantees per state:
-//   ACTIVE     nothing logged; locks held; the participant may abort it unilaterally.
+//   ACTIVE     nothing logged; locks held; the participant may abort it unilaterally (idle,
+//              wounded, or asked for its outcome by a fellow participant in doubt).
 //   PREPARING  PREPARE appended, not yet durable; no vote has left (I1).
-//   PREPARED   PREPARE durable, YES sent; only the coordinator's decision ends it: never
-//              aborted or committed unilaterally (I2); its X locks survive restarts (I3).
+//   PREPARED   PREPARE durable, YES sent; only the coordinator's decision ends it (heard from
+//              the coordinator or from a fellow participant that knows it): never aborted or
+//              committed unilaterally (I2); its X locks survive restarts (I3).
 //   COMMITTED  writes applied to the committed map, locks released; the DECIDE_COMMIT ack
 //              leaves only after the COMMIT record is durable (I4).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -63,7 +66,15 @@ struct Transaction {
   // PREPARE requests (first and repeats) answered when the PREPARE record is durable.
   std::vector<ReplyToPtr> vote_waiters;
   EventLoop::Clock::time_point prepared_at{};
-  bool asking_outcome = false;  // a QUERY_OUTCOME about it is in flight (one at a time)
+  // A round of QUERY_OUTCOME about it is in flight: to its coordinator, then (PREPARED, the
+  // coordinator unreachable) to its fellow participants. One round at a time.
+  bool asking_outcome = false;
+  // Backoff while the coordinator cannot be asked: the delay before the next round (zero =
+  // not backing off; doubles from --outcome-query-interval-ms up to
+  // --outcome-query-max-interval-ms, back to zero when the coordinator answers), and when
+  // that round may start.
+  std::chrono::milliseconds query_backoff{0};
+  EventLoop::Clock::time_point next_query_at{};
   // While PREPARED: why it is still undecided, from the last attempts to learn the outcome
   // (`kv2pc in-doubt` shows it).
   std::string undecided_why;

@@ -14,7 +14,8 @@ Status ParticipantReplay::Visit(const wal::RecordView& record) {
       if (prepared_.count(rec->txn)) {
         return Status::Corruption(where() + ": second PREPARE of " + rec->txn.ToString());
       }
-      prepared_.emplace(rec->txn, Prepared{record.lsn, rec->txn, std::move(rec->writes)});
+      prepared_.emplace(rec->txn, Prepared{record.lsn, rec->txn, std::move(rec->writes),
+                                           std::move(rec->participants)});
       return Status::OK();
     }
     case wal::kCommit:

@@ -7,12 +7,14 @@
 //     ones are already in SQLite.
 //   - aborted:   PREPARE then ABORT (or an ABORT alone).
 //   - in doubt:  PREPARE and nothing after it. Only the coordinator's decision may end these
-//     (participant invariant I2); the participant re-takes their locks before serving.
+//     (participant invariant I2), learned from it or from a fellow participant that knows it
+//     (the PREPARE record names them); the participant re-takes their locks before serving.
 // A COMMIT without its PREPARE is Corruption unless the PREPARE's segment was already
 // trimmed below the checkpoint (then the commit is in SQLite and there is nothing to do).
 #pragma once
 
 #include <map>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -35,6 +37,9 @@ class ParticipantReplay {
     Lsn lsn;  // of the PREPARE record
     TxnId txn;
     std::vector<wal::WriteOp> writes;
+    // Every participant of the transaction, as the PREPARE record lists them: whom to ask
+    // while in doubt (cooperative termination). Empty for records written before the list.
+    std::vector<std::string> participants = {};
   };
 
   explicit ParticipantReplay(Lsn applied_lsn) : applied_lsn_(applied_lsn) {}

@@ -34,10 +34,11 @@ Status Malformed(std::string_view record, std::string_view why) {
   return Status::Corruption("malformed " + std::string(record) + " payload: " + std::string(why));
 }
 
-// Reads the payload's top-level array of exactly `fields` elements into *out, which stays
-// valid while *handle lives.
-Status UnpackArray(std::string_view payload, std::string_view record, uint32_t fields,
-                   msgpack::object_handle* handle, const msgpack::object** out) {
+// Reads the payload's top-level array of `min_fields` to `max_fields` elements into *out,
+// which stays valid while *handle lives.
+Status UnpackArray(std::string_view payload, std::string_view record, uint32_t min_fields,
+                   uint32_t max_fields, msgpack::object_handle* handle,
+                   const msgpack::object** out) {
   try {
     size_t offset = 0;
     msgpack::unpack_limit limit(kMaxArray, 0, kMaxStr, kMaxValueSize, 0, kMaxDepth);
@@ -47,10 +48,42 @@ Status UnpackArray(std::string_view payload, std::string_view record, uint32_t f
     return Malformed(record, e.what());
   }
   const msgpack::object& obj = handle->get();
-  if (obj.type != msgpack::type::ARRAY || obj.via.array.size != fields) {
-    return Malformed(record, "expected an array of " + std::to_string(fields));
+  if (obj.type != msgpack::type::ARRAY || obj.via.array.size < min_fields ||
+      obj.via.array.size > max_fields) {
+    return Malformed(record, min_fields == max_fields
+                                 ? "expected an array of " + std::to_string(min_fields)
+                                 : "expected an array of " + std::to_string(min_fields) + " to " +
+                                       std::to_string(max_fields));
   }
   *out = &obj;
+  return Status::OK();
+}
+
+Status UnpackArray(std::string_view payload, std::string_view record, uint32_t fields,
+                   msgpack::object_handle* handle, const msgpack::object** out) {
+  return UnpackArray(payload, record, fields, fields, handle, out);
+}
+
+void PackStrList(Packer& pk, const std::vector<std::string>& items) {
+  pk.pack_array(static_cast<uint32_t>(items.size()));
+  for (const std::string& s : items) {
+    pk.pack_str(static_cast<uint32_t>(s.size()));
+    pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+  }
+}
+
+// Reads an array of str (node names) into *out.
+Status GetStrList(const msgpack::object& list, std::string_view record, std::string_view what,
+                  std::vector<std::string>* out) {
+  if (list.type != msgpack::type::ARRAY) {
+    return Malformed(record, std::string(what) + " is not an array");
+  }
+  out->reserve(list.via.array.size);
+  for (uint32_t i = 0; i < list.via.array.size; ++i) {
+    const msgpack::object& p = list.via.array.ptr[i];
+    if (p.type != msgpack::type::STR) return Malformed(record, "participant is not a str");
+    out->emplace_back(p.via.str.ptr, p.via.str.size);
+  }
   return Status::OK();
 }
 
@@ -142,7 +175,8 @@ std::string_view RecordTypeName(uint8_t type) {
 std::string PrepareRecord::Encode() const {
   msgpack::sbuffer buf;
   Packer pk(&buf);
-  pk.pack_array(2);
+  // Without participants, the two-element form records had before the list existed.
+  pk.pack_array(participants.empty() ? 2 : 3);
   PackTxn(pk, txn);
   pk.pack_array(static_cast<uint32_t>(writes.size()));
   for (const WriteOp& w : writes) {
@@ -154,6 +188,7 @@ std::string PrepareRecord::Encode() const {
       pk.pack_nil();
     }
   }
+  if (!participants.empty()) PackStrList(pk, participants);
   return ToString(buf);
 }
 
@@ -161,7 +196,7 @@ Result<PrepareRecord> PrepareRecord::Decode(std::string_view payload) {
   constexpr std::string_view kName = "PREPARE";
   msgpack::object_handle handle;
   const msgpack::object* obj = nullptr;
-  KV2PC_RETURN_IF_ERROR(UnpackArray(payload, kName, 2, &handle, &obj));
+  KV2PC_RETURN_IF_ERROR(UnpackArray(payload, kName, 2, 3, &handle, &obj));
   PrepareRecord r;
   KV2PC_RETURN_IF_ERROR(GetTxn(obj->via.array.ptr[0], kName, &r.txn));
   const msgpack::object& writes = obj->via.array.ptr[1];
@@ -186,6 +221,10 @@ Result<PrepareRecord> PrepareRecord::Decode(std::string_view payload) {
     }
     r.writes.push_back(std::move(op));
   }
+  if (obj->via.array.size == 3) {
+    KV2PC_RETURN_IF_ERROR(
+        GetStrList(obj->via.array.ptr[2], kName, "participants", &r.participants));
+  }
   return r;
 }
 
@@ -209,11 +248,7 @@ std::string DecisionCommitRecord::Encode() const {
   Packer pk(&buf);
   pk.pack_array(2);
   PackTxn(pk, txn);
-  pk.pack_array(static_cast<uint32_t>(participants.size()));
-  for (const std::string& p : participants) {
-    pk.pack_str(static_cast<uint32_t>(p.size()));
-    pk.pack_str_body(p.data(), static_cast<uint32_t>(p.size()));
-  }
+  PackStrList(pk, participants);
   return ToString(buf);
 }
 
@@ -224,14 +259,7 @@ Result<DecisionCommitRecord> DecisionCommitRecord::Decode(std::string_view paylo
   KV2PC_RETURN_IF_ERROR(UnpackArray(payload, kName, 2, &handle, &obj));
   DecisionCommitRecord r;
   KV2PC_RETURN_IF_ERROR(GetTxn(obj->via.array.ptr[0], kName, &r.txn));
-  const msgpack::object& list = obj->via.array.ptr[1];
-  if (list.type != msgpack::type::ARRAY) return Malformed(kName, "participants is not an array");
-  r.participants.reserve(list.via.array.size);
-  for (uint32_t i = 0; i < list.via.array.size; ++i) {
-    const msgpack::object& p = list.via.array.ptr[i];
-    if (p.type != msgpack::type::STR) return Malformed(kName, "participant is not a str");
-    r.participants.emplace_back(p.via.str.ptr, p.via.str.size);
-  }
+  KV2PC_RETURN_IF_ERROR(GetStrList(obj->via.array.ptr[1], kName, "participants", &r.participants));
   return r;
 }
 
@@ -278,6 +306,7 @@ std::string DescribeRecord(const RecordView& record) {
     for (const WriteOp& w : r->writes) (w.value.has_value() ? puts : deletes).push_back(w.key);
     AppendList(&out, "keys", puts);
     if (!deletes.empty()) AppendList(&out, "deletes", deletes);
+    if (!r->participants.empty()) AppendList(&out, "participants", r->participants);
     return out;
   }
   if (record.type == kDecisionCommit) {

@@ -43,11 +43,16 @@ struct WriteOp {
   bool operator==(const WriteOp&) const = default;
 };
 
-// Payload: [txn, [[key: bin, value: bin | nil], ...]]
+// Payload: [txn, [[key: bin, value: bin | nil], ...], [participant node name: str, ...]]
+// The third element (every participant of the transaction, this one included: whom to ask
+// while in doubt, for cooperative termination) came later and is optional: a record without
+// it (written before, or with no participants known) decodes with `participants` empty, and
+// Encode leaves it out when `participants` is empty, so such records keep their old bytes.
 struct PrepareRecord {
   static constexpr RecordType kType = kPrepare;
   TxnId txn;
   std::vector<WriteOp> writes;
+  std::vector<std::string> participants = {};  // "= {}": {txn, writes} still initializes all
 
   std::string Encode() const;
   static Result<PrepareRecord> Decode(std::string_view payload);
@@ -99,7 +104,8 @@ struct EndRecord {
 // decode, InvalidArgument for an unknown type.
 Result<TxnId> RecordTxn(const RecordView& record);
 
-// One line for tools and logs, e.g. "LSN 12 PREPARE T0.1.5 keys=[a,b] deletes=[c]".
+// One line for tools and logs, e.g. "LSN 12 PREPARE T0.1.5 keys=[a,b] deletes=[c]"
+// (a PREPARE that lists its participants ends with " participants=[p0,p1]").
 // Keys and names are printed safely: printable ASCII as is, except \ , [ ] and anything else
 // as \xNN; long lists are cut after 8 entries ("...+N").
 std::string DescribeRecord(const RecordView& record);

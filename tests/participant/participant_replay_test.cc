@@ -45,6 +45,24 @@ TEST_F(ParticipantReplayTest, CommitsAtOrBelowTheCheckpointAreNotReapplied) {
   EXPECT_EQ(r.commits_to_apply()[0].txn, T2);
 }
 
+TEST_F(ParticipantReplayTest, InDoubtTransactionsKeepTheirParticipants) {
+  ParticipantReplay r(0);
+  const std::vector<std::string> all = {"participant-0", "participant-1", "participant-2"};
+  ASSERT_TRUE(Feed(r, 1, wal::kPrepare, wal::PrepareRecord{T1, {{"a", "1"}}, all}.Encode()).ok());
+  // Written before PREPARE listed the participants: in doubt all the same, nobody to ask.
+  ASSERT_TRUE(Feed(r, 2, wal::kPrepare, Prepare(T2, {{"b", "2"}})).ok());
+  ASSERT_TRUE(Feed(r, 3, wal::kPrepare, wal::PrepareRecord{T3, {{"c", "3"}}, all}.Encode()).ok());
+  ASSERT_TRUE(Feed(r, 4, wal::kCommit, wal::CommitRecord{T3}.Encode()).ok());
+  auto doubt = r.in_doubt();
+  ASSERT_EQ(doubt.size(), 2u);
+  EXPECT_EQ(doubt[0].txn, T1);
+  EXPECT_EQ(doubt[0].participants, all);
+  EXPECT_EQ(doubt[1].txn, T2);
+  EXPECT_TRUE(doubt[1].participants.empty());
+  ASSERT_EQ(r.commits_to_apply().size(), 1u);
+  EXPECT_EQ(r.commits_to_apply()[0].writes[0].key, "c");
+}
+
 TEST_F(ParticipantReplayTest, ImpossibleSequencesAreCorruption) {
   ParticipantReplay r(0);
   ASSERT_TRUE(Feed(r, 1, wal::kPrepare, Prepare(T1, {{"a", "1"}})).ok());

@@ -50,6 +50,52 @@ TEST(RecordTest, PrepareWithNoWritesRoundTrips) {
   EXPECT_EQ(r, *d);
 }
 
+TEST(RecordTest, PrepareRoundTripsItsParticipants) {
+  PrepareRecord r{kTxn, {{"a", "1"}}, {"participant-0", "participant-2", ""}};
+  Result<PrepareRecord> d = PrepareRecord::Decode(r.Encode());
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(r, *d);
+  EXPECT_EQ((std::vector<std::string>{"participant-0", "participant-2", ""}), d->participants);
+}
+
+TEST(RecordTest, PrepareWithParticipantsIsTheThreeElementArrayDocumented) {
+  // docs/wal-format.md: PREPARE = [txn, [[key, value | nil], ...], [participant, ...]].
+  const PrepareRecord r{TxnId{0, 1, 5}, {{"a", "1"}, {"b", std::nullopt}}, {"p0"}};
+  EXPECT_EQ(std::string("\x93\x93\x00\x01\x05"  // [txn,
+                        "\x92\x92\xc4\x01"
+                        "a"
+                        "\xc4\x01"
+                        "1"  //  [["a", "1"],
+                        "\x92\xc4\x01"
+                        "b"
+                        "\xc0"  //   ["b", nil]],
+                        "\x91\xa2"
+                        "p0",  //  ["p0"]]
+                        22),
+            r.Encode());
+}
+
+TEST(RecordTest, PrepareWithoutParticipantsKeepsTheOldTwoElementForm) {
+  // The worked example of docs/wal-format.md, as every PREPARE before the list was written:
+  // it must still decode (with no participants), and a record without participants must
+  // still be written exactly so.
+  const std::string old_bytes(
+      "\x92\x93\x00\x01\x05\x92\x92\xc4\x01"
+      "a"
+      "\xc4\x01"
+      "1"
+      "\x92\xc4\x01"
+      "b"
+      "\xc0",
+      18);
+  Result<PrepareRecord> d = PrepareRecord::Decode(old_bytes);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ((TxnId{0, 1, 5}), d->txn);
+  EXPECT_EQ(2u, d->writes.size());
+  EXPECT_TRUE(d->participants.empty());
+  EXPECT_EQ(old_bytes, (PrepareRecord{TxnId{0, 1, 5}, {{"a", "1"}, {"b", std::nullopt}}}.Encode()));
+}
+
 TEST(RecordTest, TxnOnlyRecordsRoundTrip) {
   EXPECT_EQ(kTxn, CommitRecord::Decode(CommitRecord{.txn = kTxn}.Encode())->txn);
   EXPECT_EQ(kTxn, AbortRecord::Decode(AbortRecord{.txn = kTxn}.Encode())->txn);
@@ -147,13 +193,50 @@ TEST(RecordTest, PrepareRejectsWrongShapesAndOversizedKeys) {
     pk.pack_bin_body(v.data(), v.size());
   });
   EXPECT_TRUE(PrepareRecord::Decode(oversized_value).status().IsCorruption());
+  // [txn, [], <more...>]: a PREPARE without writes, then `more` packs `extra` more elements.
+  using Packer = msgpack::packer<msgpack::sbuffer>;
+  auto prepare_then = [&](uint32_t extra, const std::function<void(Packer&)>& more) {
+    return Pack([&](auto& pk) {
+      pk.pack_array(2 + extra);
+      txn(pk);
+      pk.pack_array(0);
+      more(pk);
+    });
+  };
+  auto bad = [](const std::string& payload) {
+    return PrepareRecord::Decode(payload).status().IsCorruption();
+  };
+  // The participants are an array of str, and nothing follows them.
+  EXPECT_TRUE(bad(prepare_then(1, [](Packer& pk) {  // a str, not an array of them
+    pk.pack_str(2);
+    pk.pack_str_body("p0", 2);
+  })));
+  EXPECT_TRUE(bad(prepare_then(1, [](Packer& pk) {  // an array of bin
+    pk.pack_array(1);
+    pk.pack_bin(2);
+    pk.pack_bin_body("p0", 2);
+  })));
+  EXPECT_TRUE(bad(prepare_then(1, [](Packer& pk) { pk.pack_nil(); })));
+  EXPECT_TRUE(bad(prepare_then(2, [](Packer& pk) {  // a fourth element
+    pk.pack_array(0);
+    pk.pack_array(0);
+  })));
+  EXPECT_TRUE(bad(Pack([&](auto& pk) {  // a txn alone
+    pk.pack_array(1);
+    txn(pk);
+  })));
+  Result<PrepareRecord> empty_list =
+      PrepareRecord::Decode(prepare_then(1, [](Packer& pk) { pk.pack_array(0); }));
+  ASSERT_TRUE(empty_list.ok()) << empty_list.status().ToString();  // written by nobody, but valid
+  EXPECT_TRUE(empty_list->participants.empty());
 }
 
 TEST(RecordTest, RandomBytesNeverCrashTheDecoders) {
   std::mt19937 rng(7);
   std::string good = PrepareRecord{kTxn, {{"a", "1"}, {"b", std::nullopt}}}.Encode();
+  std::string with_participants = PrepareRecord{kTxn, {{"a", "1"}}, {"p0", "p1"}}.Encode();
   for (int i = 0; i < 2000; ++i) {
-    std::string s = good;
+    std::string s = i % 4 == 0 ? with_participants : good;
     if (i % 2 == 0) {
       s[rng() % s.size()] = static_cast<char>(rng());
       s.resize(rng() % (s.size() + 1));
@@ -172,6 +255,9 @@ TEST(RecordTest, RandomBytesNeverCrashTheDecoders) {
 TEST(RecordTest, DescribeRecordGivesOneReadableLine) {
   std::string p = PrepareRecord{TxnId{0, 1, 5}, {{"a", "x"}, {"b", "y"}, {"c", {}}}}.Encode();
   EXPECT_EQ("LSN 12 PREPARE T0.1.5 keys=[a,b] deletes=[c]", DescribeRecord({12, kPrepare, p}));
+  std::string pp = PrepareRecord{TxnId{0, 1, 6}, {{"a", "x"}}, {"p0", "p2"}}.Encode();
+  EXPECT_EQ("LSN 14 PREPARE T0.1.6 keys=[a] participants=[p0,p2]",
+            DescribeRecord({14, kPrepare, pp}));
   std::string c = CommitRecord{TxnId{0, 1, 5}}.Encode();
   EXPECT_EQ("LSN 13 COMMIT T0.1.5", DescribeRecord({13, kCommit, c}));
   std::string d = DecisionCommitRecord{TxnId{2, 3, 4}, {"p0", "p1"}}.Encode();
