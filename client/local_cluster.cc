@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -39,30 +40,40 @@ int FreePort() {
   return port;
 }
 
-LocalCluster::LocalCluster(std::string bin_dir, int participants,
+LocalCluster::LocalCluster(std::string bin_dir, int participants, int coordinators,
                            std::vector<std::string> coordinator_args,
                            std::vector<std::string> participant_args, bool keep_dir)
     : bin_dir_(std::move(bin_dir)),
       keep_dir_(keep_dir),
       coordinator_args_(std::move(coordinator_args)),
       participant_args_(std::move(participant_args)) {
+  if (coordinators < 1 || participants < 1) {
+    init_status_ = Status::InvalidArgument(
+        "a local cluster needs at least one coordinator and one participant (asked for " +
+        std::to_string(coordinators) + " and " + std::to_string(participants) + ")");
+    return;
+  }
   const char* base = std::getenv("TMPDIR");
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/kv2pc-cluster-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) {
-    init_status_ = Status::IOError("cannot make a directory from " + tmpl + ": " +
-                                   std::strerror(errno));
+    init_status_ =
+        Status::IOError("cannot make a directory from " + tmpl + ": " + std::strerror(errno));
     return;
   }
   dir_ = tmpl;
   std::ostringstream conf;
   conf << "# local cluster\nversion 1\nvnodes " << kVnodes << "\n";
+  std::set<int> taken;  // the kernel may hand out a just-released port again: never twice here
   auto add = [&](const std::string& name, const char* role) {
-    std::string endpoint = "tcp://127.0.0.1:" + std::to_string(FreePort());
+    int port = FreePort();
+    for (int tries = 0; tries < 100 && (port <= 0 || taken.count(port)); tries++) port = FreePort();
+    taken.insert(port);
+    std::string endpoint = "tcp://127.0.0.1:" + std::to_string(port);
     names_.push_back(name);
     endpoints_[name] = endpoint;
     conf << "node " << name << " " << role << " " << endpoint << "\n";
   };
-  add("coordinator-0", "coordinator");
+  for (int i = 0; i < coordinators; i++) add("coordinator-" + std::to_string(i), "coordinator");
   for (int i = 0; i < participants; i++) add("participant-" + std::to_string(i), "participant");
   std::ofstream(dir_ + "/cluster.conf") << conf.str();
 }
@@ -78,6 +89,14 @@ LocalCluster::~LocalCluster() {
   }
 }
 
+std::vector<std::string> LocalCluster::coordinator_names() const {
+  std::vector<std::string> out;
+  for (const auto& n : names_) {
+    if (n.rfind("coordinator-", 0) == 0) out.push_back(n);
+  }
+  return out;
+}
+
 std::vector<std::string> LocalCluster::participant_names() const {
   std::vector<std::string> out;
   for (const auto& n : names_) {
@@ -87,9 +106,11 @@ std::vector<std::string> LocalCluster::participant_names() const {
 }
 
 Status LocalCluster::Start() {
-  // Participants first: the coordinator connects to them.
+  if (!init_status_.ok()) return init_status_;
+  // Participants first: the coordinators connect to them.
   for (const auto& n : participant_names()) KV2PC_RETURN_IF_ERROR(StartNode(n));
-  return StartNode("coordinator-0");
+  for (const auto& n : coordinator_names()) KV2PC_RETURN_IF_ERROR(StartNode(n));
+  return Status::OK();
 }
 
 Status LocalCluster::StartNode(const std::string& name) {

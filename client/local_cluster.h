@@ -1,5 +1,5 @@
 // LocalCluster: real kv2pc-coordinator and kv2pc-participant processes on this machine, for
-// the integration tests and the CLI's own scratch clusters (`kv2pc crash-matrix`).
+// the integration tests and the CLI's own scratch clusters (`kv2pc crash-matrix`, `kv2pc-chaos`).
 //
 // Each cluster gets its own temporary directory (layout file, data dirs, one log file per
 // node) and free 127.0.0.1 ports. Processes are started with fork/exec and ended only by the
@@ -12,6 +12,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -23,23 +24,35 @@ int FreePort();
 
 class LocalCluster {
  public:
-  // `bin_dir` holds kv2pc-coordinator and kv2pc-participant. The args are added to the
-  // coordinators' and participants' command lines (e.g. short timeouts). `keep_dir` leaves
-  // the directory (logs, data) behind for inspection.
-  LocalCluster(std::string bin_dir, int participants,
+  // `bin_dir` holds kv2pc-coordinator and kv2pc-participant. `coordinators` of them, named
+  // coordinator-0..N-1, and `participants` participants go into the layout. The args are
+  // added to the coordinators' and participants' command lines (e.g. short timeouts).
+  // `keep_dir` leaves the directory (logs, data) behind for inspection. Fewer than one
+  // coordinator or participant makes init_status() InvalidArgument (a braced `{}` meant for
+  // the args but taken for `coordinators` lands here instead of running a cluster of none).
+  LocalCluster(std::string bin_dir, int participants, int coordinators,
                std::vector<std::string> coordinator_args = {},
                std::vector<std::string> participant_args = {}, bool keep_dir = false);
+  // The same with one coordinator.
+  LocalCluster(std::string bin_dir, int participants,
+               std::vector<std::string> coordinator_args = {},
+               std::vector<std::string> participant_args = {}, bool keep_dir = false)
+      : LocalCluster(std::move(bin_dir), participants, 1, std::move(coordinator_args),
+                     std::move(participant_args), keep_dir) {}
   ~LocalCluster();
   LocalCluster(const LocalCluster&) = delete;
   LocalCluster& operator=(const LocalCluster&) = delete;
 
-  // IOError when the directory could not be made (then nothing else works).
+  // IOError when the directory could not be made, InvalidArgument for a cluster without a
+  // coordinator or participant (then nothing else works).
   Status init_status() const { return init_status_; }
 
-  // Starts every node and waits until each answers PING.
+  // Starts every node, participants first (coordinators connect to them), and waits until
+  // each answers PING.
   Status Start();
   Status StartNode(const std::string& name);
-  // SIGKILL and wait for the process to be gone.
+  // SIGKILL and wait for the process to be gone. Nodes die with the thread that started them
+  // (PR_SET_PDEATHSIG follows the forking thread): start them from a thread that outlives them.
   void Kill(const std::string& name);
   // SIGTERM and wait (SIGKILL after 10 s).
   void Stop(const std::string& name);
@@ -55,11 +68,20 @@ class LocalCluster {
 
   static constexpr int kVnodes = 256;
   int vnodes() const { return kVnodes; }
+  // coordinator-0's endpoint.
   std::string coordinator() const { return endpoints_.at("coordinator-0"); }
   const std::string& endpoint(const std::string& name) const { return endpoints_.at(name); }
   std::string data_dir(const std::string& name) const { return dir_ + "/" + name; }
   const std::string& dir() const { return dir_; }
   std::vector<std::string> participant_names() const;
+  std::vector<std::string> coordinator_names() const;
+  // Every node, coordinators first.
+  const std::vector<std::string>& node_names() const { return names_; }
+  // The running node's PID, or -1 when it is not running.
+  pid_t pid(const std::string& name) const {
+    auto it = pids_.find(name);
+    return it == pids_.end() ? -1 : it->second;
+  }
   std::string Logs() const;
   // Lines of the node logs in which a sanitizer (ASan, LSan, UBSan, TSan) reported an error;
   // empty when there are none. Tests assert on it so sanitizer builds check the servers too.

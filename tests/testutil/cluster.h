@@ -18,6 +18,9 @@ class TestCluster : public LocalCluster {
   // timeouts).
   explicit TestCluster(int participants, std::vector<std::string> coordinator_args = {},
                        std::vector<std::string> participant_args = {});
+  // With `coordinators` coordinators (coordinator-0..N-1); coordinator() is coordinator-0.
+  TestCluster(int participants, int coordinators, std::vector<std::string> coordinator_args = {},
+              std::vector<std::string> participant_args = {});
 };
 
 }  // namespace kv2pc::testing
