@@ -7,11 +7,18 @@
 // rows are what `kv2pc crash-matrix` prints (client/crash_matrix.h).
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "client/crash_matrix.h"
 
 namespace kv2pc {
+
+// How gtest names a case in its output (instead of a byte dump).
+void PrintTo(const CrashCase& c, std::ostream* os) {
+  *os << c.point << (c.coordinator_lost ? " (coordinator lost)" : "");
+}
+
 namespace {
 
 class CrashTest : public ::testing::TestWithParam<CrashCase> {};
