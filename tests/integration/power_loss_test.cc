@@ -203,5 +203,74 @@ TEST_F(PowerLossTest, AcknowledgedCommitsSurviveAPowerCutOfTheWholeCluster) {
             << " of unknown outcome at the cut\n";
 }
 
+// Every YES vote's PREPARE survives a power cut: the coordinator holds each transaction after
+// all its votes are in (coordinator.before_decision_logged=pause), so every participant has
+// voted YES -- and so must have made its PREPARE durable first (I1) -- when the power goes. The
+// participants come back alone: each must find every one of those transactions in doubt.
+TEST_F(PowerLossTest, EveryYesVotesPrepareSurvivesAPowerCut) {
+  cluster_ = std::make_unique<TestCluster>(
+      3, std::vector<std::string>{},
+      std::vector<std::string>{"--checkpoint-interval-ms", "3600000"});
+  ASSERT_TRUE(cluster_->Start().ok()) << cluster_->Logs();
+  Result<Reply> armed =
+      Client::Ask(cluster_->coordinator(),
+                  FailPointRequest{"coordinator.before_decision_logged", "pause"}, 5000);
+  ASSERT_TRUE(armed.ok()) << armed.status().ToString();
+
+  constexpr int kTxns = 6;
+  HashRing ring(cluster_->participant_names(), cluster_->vnodes());
+  std::vector<std::unique_ptr<Client>> clients;
+  std::vector<TxnId> ids;
+  std::vector<std::thread> committers;
+  for (int t = 0; t < kTxns; ++t) {
+    clients.push_back(NewClient(3000));
+    ASSERT_NE(clients.back(), nullptr);
+    auto txn = clients.back()->Begin();
+    ASSERT_TRUE(txn.ok()) << txn.status().ToString();
+    ids.push_back(*txn);
+    for (const std::string& p : cluster_->participant_names()) {
+      for (int i = 0;; ++i) {  // one key per participant, its own per transaction
+        std::string k = "yes" + std::to_string(t) + "-" + std::to_string(i);
+        if (ring.Owner(k) != p) continue;
+        ASSERT_TRUE(clients.back()->Put(*txn, k, "v").ok());
+        break;
+      }
+    }
+    // Each COMMIT stays unanswered (held after the votes), then the power goes.
+    committers.emplace_back([c = clients.back().get(), id = *txn] { (void)c->Commit(id); });
+  }
+  // Held once every vote is in: the coordinator's fail point has them all.
+  bool held = false;
+  for (int waited = 0; waited < 20000 && !held; waited += 20) {
+    Result<Reply> fp = Client::Ask(cluster_->coordinator(), FailPointRequest{}, 2000);
+    held = fp.ok() && fp->failpoints.size() == 1 && fp->failpoints[0].held == kTxns;
+    if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(held) << "the coordinator never held all " << kTxns << " transactions";
+
+  cluster_->Kill("coordinator-0");
+  for (const std::string& p : cluster_->participant_names()) cluster_->Kill(p);
+  for (std::thread& t : committers) t.join();
+  // The participants alone (no coordinator to decide anything): every YES vote is in doubt.
+  for (const std::string& p : cluster_->participant_names()) {
+    ASSERT_TRUE(cluster_->StartNode(p).ok()) << cluster_->Logs();
+  }
+  for (const std::string& p : cluster_->participant_names()) {
+    Result<Reply> r = Client::Ask(cluster_->endpoint(p), InDoubtRequest{}, 5000);
+    ASSERT_TRUE(r.ok() && r->in_doubt.has_value()) << p;
+    std::set<TxnId> found;
+    for (const InDoubtTxn& d : *r->in_doubt) {
+      EXPECT_TRUE(d.recovered) << p << " " << d.txn.ToString();
+      found.insert(d.txn);
+    }
+    EXPECT_EQ(found, std::set<TxnId>(ids.begin(), ids.end()))
+        << p << " lost a PREPARE after voting YES";
+  }
+  // With the coordinator back (no decision record: presumed abort), all of them abort.
+  ASSERT_TRUE(cluster_->StartNode("coordinator-0").ok()) << cluster_->Logs();
+  std::string seen;
+  EXPECT_TRUE(WaitForNoPreparedTransactions(30000, &seen)) << seen;
+}
+
 }  // namespace
 }  // namespace kv2pc
