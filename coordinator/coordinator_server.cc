@@ -721,10 +721,22 @@ void CoordinatorServer::HandleHeuristicReport(const HeuristicReportRequest& req,
     return;
   }
   auto f = finished_.find(req.txn);
-  // Not running and no decision here: presumed abort (C4).
-  const bool committed = f != finished_.end()
-                             ? f->second.committed
-                             : req.txn.coordinator == index_ && history_->Contains(req.txn);
+  bool committed;
+  if (f != finished_.end()) {
+    committed = f->second.committed;
+  } else {
+    // Not running: the decision is what QUERY_OUTCOME would say (history, horizon, presumed
+    // abort). An UNKNOWN cannot be compared: say so rather than guess a contradiction.
+    const Outcome o = req.txn.coordinator == index_ ? history_->Lookup(req.txn) : Outcome::kUnknown;
+    if (o == Outcome::kUnknown) {
+      spdlog::warn(
+          "{}: cannot compare the heuristic {} of {} with a decision: it is older than "
+          "the outcomes {} keeps",
+          req.txn.ToString(), req.committed ? "COMMIT" : "ABORT", req.participant, self_->name);
+      return;
+    }
+    committed = o == Outcome::kCommitted;
+  }
   if (req.committed != committed) MarkHeuristicMixed(req.txn, req.participant, committed);
 }
 

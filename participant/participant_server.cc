@@ -736,14 +736,17 @@ void ParticipantServer::HandleDecideAbort(const DecideAbortRequest& req, ReplyTo
   Send(to, OkReply());
 }
 
-void ParticipantServer::AbortTxn(Transaction* t, AbortReason reason, const std::string& why) {
+void ParticipantServer::AbortTxn(Transaction* t, AbortReason reason, const std::string& why,
+                                 Status* logged) {
   TxnId id = t->id;
   if (t->state == TxnState::kPreparing || t->state == TxnState::kPrepared) {
     // Presumed abort: the ABORT record need not be forced; if it is lost, the transaction
     // is in doubt after a restart and the coordinator answers ABORTED.
     Result<Lsn> lsn = log_->Append(wal::kAbort, wal::AbortRecord{id}.Encode());
-    if (!lsn.ok())
+    if (!lsn.ok()) {
       spdlog::warn("cannot log ABORT of {}: {}", id.ToString(), lsn.status().ToString());
+      if (logged != nullptr) *logged = lsn.status();
+    }
   }
   if (t->waiting_op) {
     loop_.Cancel(t->lock_timer);
@@ -900,6 +903,9 @@ void ParticipantServer::HandleResolve(const ResolveRequest& req, const ReplyToPt
       r = Reply::Error(ErrorCode::kTxnBusy, req.txn.ToString() + " is " +
                                                 TxnStateName(it->second->state) + " at " +
                                                 self_->name + ", not in doubt");
+    } else if (f != finished_.end() && f->second.read_only) {
+      r = Reply::Error(ErrorCode::kTxnNotFound, req.txn.ToString() + " is not in doubt at " +
+                                                    self_->name + " (it voted READ_ONLY here)");
     } else if (f != finished_.end()) {
       r = Reply::Error(
           f->second.committed ? ErrorCode::kTxnAlreadyCommitted : ErrorCode::kTxnAlreadyAborted,
@@ -919,6 +925,28 @@ void ParticipantServer::HandleResolve(const ResolveRequest& req, const ReplyToPt
       "if {} decided otherwise the transaction is HEURISTIC_MIXED",
       id.ToString(), req.commit ? "COMMIT" : "ABORT", CoordinatorName(id.coordinator),
       CoordinatorName(id.coordinator));
+  if (req.commit) {
+    CommitPrepared(t, to);  // answers when the COMMIT record is durable
+    // If the COMMIT record could not even be appended, the transaction stays PREPARED and
+    // `to` heard INTERNAL_ERROR: nothing was forced, nothing to report.
+    if (auto again = txns_.find(id);
+        again != txns_.end() && again->second->state == TxnState::kPrepared) {
+      return;
+    }
+  } else {
+    Status logged;
+    AbortTxn(t, AbortReason::kClientAbort, "forced to ABORT by an operator (kv2pc resolve)",
+             &logged);  // t is gone
+    if (!logged.ok()) {
+      // Unlike a presumed abort, a forced one must not come back in doubt after a restart.
+      Send(to, Reply::Error(ErrorCode::kInternalError,
+                            "cannot log the forced ABORT: " + logged.ToString()));
+      return;
+    }
+    waiters_->WhenDurable(log_->last_lsn(), [this, to](const Status& st) {
+      Send(to, st.ok() ? OkReply() : Reply::Error(ErrorCode::kInternalError, st.ToString()));
+    });
+  }
   heuristic_[id] = req.commit;
   heuristic_order_.push_back(id);
   while (heuristic_order_.size() > kFinishedMemory) {
@@ -926,15 +954,6 @@ void ParticipantServer::HandleResolve(const ResolveRequest& req, const ReplyToPt
     heuristic_order_.pop_front();
   }
   reports_pending_[id] = req.commit;
-  if (req.commit) {
-    CommitPrepared(t, to);  // answers when the COMMIT record is durable
-  } else {
-    AbortTxn(t, AbortReason::kClientAbort, "forced to ABORT by an operator (kv2pc resolve)");
-    // A heuristic ABORT is forced, unlike a presumed one: it must not come back in doubt.
-    waiters_->WhenDurable(log_->last_lsn(), [this, to](const Status& s) {
-      Send(to, s.ok() ? OkReply() : Reply::Error(ErrorCode::kInternalError, s.ToString()));
-    });
-  }
   SendHeuristicReport(id, req.commit);
 }
 

@@ -148,7 +148,9 @@ class ParticipantServer {
   void CommitPrepared(Transaction* t, const ReplyToPtr& ack_to);
   // Rolls back `t` (any state but COMMITTED), logging ABORT if it had prepared, answering
   // parked requests, releasing locks, and forgetting it. `why` goes to parked requests.
-  void AbortTxn(Transaction* t, AbortReason reason, const std::string& why);
+  // `logged` (if not null) receives the failure to append the ABORT record, if any.
+  void AbortTxn(Transaction* t, AbortReason reason, const std::string& why,
+                Status* logged = nullptr);
   // Remembers that `id` finished (bounded memory), and why it aborted (kNone: no reason to
   // pass on, e.g. the coordinator's own DECIDE_ABORT). `read_only`: it voted READ_ONLY, so
   // `committed` says only that it is done here, not what was decided.
