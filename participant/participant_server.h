@@ -1,6 +1,9 @@
 // ParticipantServer: one participant process. Owns a partition of the keys, runs strict 2PL
 // over them, votes in two-phase commit and makes its votes and outcomes durable in its WAL.
 //
+// Code: participant_server.cc (requests, 2PC, durability) and in_doubt.cc (outcome queries,
+// cooperative termination, IN_DOUBT and RESOLVE: docs/recovery.md).
+//
 // Design note (docs/architecture.md has the whole story):
 //   Threads:  the event loop (everything below), the WAL's flusher (fdatasync), and the
 //             checkpointer (SQLite). The loop never waits for the disk: it appends a record,
