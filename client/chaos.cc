@@ -1,7 +1,6 @@
 // See chaos.h.
 #include "client/chaos.h"
 
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -805,20 +804,13 @@ int ChaosCommand(const std::vector<std::string>& args, std::ostream& out, std::o
     options.seed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch() /
                                          std::chrono::microseconds(1) % 1000000000);
   }
-  std::error_code ec;
-  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) {
-    err << "error: cannot find this program's directory: " << ec.message() << '\n';
+  Result<std::string> bin_dir =
+      ServerBinDir("build the project first: scripts/chaos.sh builds everything");
+  if (!bin_dir.ok()) {
+    err << "error: " << bin_dir.status().message() << '\n';
     return kExitError;
   }
-  options.bin_dir = self.parent_path().string();
-  for (const char* server : {"kv2pc-coordinator", "kv2pc-participant"}) {
-    if (access((options.bin_dir + "/" + server).c_str(), X_OK) != 0) {
-      err << "error: " << server << " is not next to kv2pc-chaos in " << options.bin_dir
-          << " (build the project first: scripts/chaos.sh builds everything)\n";
-      return kExitError;
-    }
-  }
+  options.bin_dir = *bin_dir;
   out << "kv2pc-chaos: " << options.duration.count() / 1000 << " s, seed " << options.seed
       << " (repeat the kill schedule with --seed " << options.seed << ")\n";
   out.flush();

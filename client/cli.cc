@@ -55,16 +55,6 @@ constexpr std::string_view kUsage =
     "\n"
     "exit status: 0 ok, 1 not found / no pong, 2 usage or no cluster, 3 error\n";
 
-int UsageError(std::ostream& err, std::string_view message) {
-  err << "error: " << message << "\nrun 'kv2pc help' for usage\n";
-  return kExitUsage;
-}
-
-int Error(std::ostream& err, const Status& status, int exit_status) {
-  err << "error: " << status.message() << '\n';
-  return exit_status;
-}
-
 int Ping(const std::vector<std::string>& args, const CliFlags& flags, const CliEnvironment& env,
          std::ostream& out, std::ostream& err) {
   if (args.size() != 1) return UsageError(err, "usage: ping ENDPOINT|NODE");

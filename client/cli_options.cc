@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <ostream>
 #include <system_error>
 
 #include "common/config.h"
@@ -163,6 +164,16 @@ Result<std::vector<std::pair<std::string, std::string>>> LayoutNodes(const CliFl
     nodes.emplace_back(n.name, n.endpoint);
   }
   return nodes;
+}
+
+int UsageError(std::ostream& err, std::string_view message) {
+  err << "error: " << message << "\nrun 'kv2pc help' for usage\n";
+  return kExitUsage;
+}
+
+int Error(std::ostream& err, const Status& status, int exit_status) {
+  err << "error: " << status.message() << '\n';
+  return exit_status;
 }
 
 }  // namespace kv2pc

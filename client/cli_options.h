@@ -9,6 +9,7 @@
 //      ./cluster-data (where ./run_cluster.sh start puts its cluster).
 #pragma once
 
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,11 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitNotFound = 1;  // `get` of a missing key; `ping` got no answer
 inline constexpr int kExitUsage = 2;     // bad flags or command, no cluster found
 inline constexpr int kExitError = 3;     // the operation failed (the message says why)
+
+// Print "error: MESSAGE" (plus a pointer to `kv2pc help` for usage errors) on `err` and return
+// the exit status to use: kExitUsage, or `exit_status`.
+int UsageError(std::ostream& err, std::string_view message);
+int Error(std::ostream& err, const Status& status, int exit_status);
 
 inline constexpr int kDefaultTimeoutMs = 15000;
 inline constexpr std::string_view kDefaultDataDir = "./cluster-data";

@@ -1,11 +1,9 @@
 // See crash_matrix.h.
 #include "client/crash_matrix.h"
 
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <future>
 #include <map>
 #include <optional>
@@ -330,20 +328,13 @@ int CrashMatrixCommand(const std::vector<std::string>& args, std::ostream& out, 
       return kExitUsage;
     }
   }
-  std::error_code ec;
-  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) {
-    err << "error: cannot find this program's directory: " << ec.message() << '\n';
+  Result<std::string> bin_dir =
+      ServerBinDir("build the project first: ./run_cluster.sh start builds everything");
+  if (!bin_dir.ok()) {
+    err << "error: " << bin_dir.status().message() << '\n';
     return kExitError;
   }
-  options.bin_dir = self.parent_path().string();
-  for (const char* server : {"kv2pc-coordinator", "kv2pc-participant"}) {
-    if (access((options.bin_dir + "/" + server).c_str(), X_OK) != 0) {
-      err << "error: " << server << " is not next to kv2pc in " << options.bin_dir
-          << " (build the project first: ./run_cluster.sh start builds everything)\n";
-      return kExitError;
-    }
-  }
+  options.bin_dir = *bin_dir;
   out << "crash matrix: one scratch cluster per row (1 coordinator, 3 participants, 127.0.0.1),\n"
          "a transaction writing a key on every participant, a crash at the fail point, a "
          "restart.\n"

@@ -40,6 +40,20 @@ int FreePort() {
   return port;
 }
 
+Result<std::string> ServerBinDir(const std::string& build_hint) {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return Status::IOError("cannot find this program's directory: " + ec.message());
+  std::string dir = self.parent_path().string();
+  for (const char* server : {"kv2pc-coordinator", "kv2pc-participant"}) {
+    if (access((dir + "/" + server).c_str(), X_OK) != 0) {
+      return Status::IOError(std::string(server) + " is not next to " + self.filename().string() +
+                             " in " + dir + " (" + build_hint + ")");
+    }
+  }
+  return dir;
+}
+
 LocalCluster::LocalCluster(std::string bin_dir, int participants, int coordinators,
                            std::vector<std::string> coordinator_args,
                            std::vector<std::string> participant_args, bool keep_dir)

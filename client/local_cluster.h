@@ -22,6 +22,11 @@ namespace kv2pc {
 // A port on 127.0.0.1 that was free a moment ago (bound to port 0 and released).
 int FreePort();
 
+// The directory of the running program, when it also holds kv2pc-coordinator and
+// kv2pc-participant (a build's bin/): where a tool finds the servers it starts. IOError naming
+// what is missing otherwise; `build_hint` ends that message (how to build them).
+Result<std::string> ServerBinDir(const std::string& build_hint);
+
 class LocalCluster {
  public:
   // `bin_dir` holds kv2pc-coordinator and kv2pc-participant. `coordinators` of them, named

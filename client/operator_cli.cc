@@ -21,16 +21,6 @@ int TimeoutMs(const CliFlags& flags) {
   return flags.timeout_ms == kDefaultTimeoutMs ? kOperatorTimeoutMs : flags.timeout_ms;
 }
 
-int UsageError(std::ostream& err, std::string_view message) {
-  err << "error: " << message << "\nrun 'kv2pc help' for usage\n";
-  return kExitUsage;
-}
-
-int Error(std::ostream& err, const Status& status, int exit_status) {
-  err << "error: " << status.message() << '\n';
-  return exit_status;
-}
-
 // The nodes to ask: the ones named (names from the layout, or endpoints), else every
 // participant of the layout.
 Result<std::vector<std::pair<std::string, std::string>>> Targets(

@@ -2,7 +2,6 @@
 #include "participant/participant_server.h"
 
 #include <algorithm>
-#include <set>
 #include <tuple>
 
 #include "common/codec.h"
