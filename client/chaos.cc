@@ -1,7 +1,6 @@
 // See chaos.h.
 #include "client/chaos.h"
 
-
 #include <algorithm>
 #include <atomic>
 #include <charconv>

@@ -1,7 +1,6 @@
 // See crash_matrix.h.
 #include "client/crash_matrix.h"
 
-
 #include <chrono>
 #include <cstdio>
 #include <future>
