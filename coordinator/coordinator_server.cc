@@ -706,6 +706,16 @@ void CoordinatorServer::HandleAbortNotice(const AbortNoticeRequest& req, const R
 
 void CoordinatorServer::HandleHeuristicReport(const HeuristicReportRequest& req,
                                               const ReplyToPtr& to) {
+  // Only a participant of the layout can have forced an outcome; anything else is refused
+  // before it is stored (names are kept per transaction and in the HEURISTIC_MIXED list).
+  const auto& ps = config_.participants();
+  if (std::none_of(ps.begin(), ps.end(),
+                   [&](const NodeInfo* p) { return p->name == req.participant; })) {
+    Send(to, Reply::Error(ErrorCode::kMalformedRequest,
+                          "HEURISTIC_REPORT from '" + PrintableBytes(req.participant, 64) +
+                              "', which is not a participant of the cluster layout"));
+    return;
+  }
   Send(to, Reply{});
   spdlog::warn("{}: {} reports a heuristic {} forced by an operator", req.txn.ToString(),
                req.participant, req.committed ? "COMMIT" : "ABORT");

@@ -252,6 +252,25 @@ TEST_F(OperatorTest, ErrorActionsVoteNoAndDropAnswers) {
   EXPECT_EQ(client->Get(keys_[0])->value_or(""), "told-nobody");
 }
 
+TEST_F(OperatorTest, HeuristicReportsFromStrangersAreRefused) {
+  StartCluster();
+  // A forged report with a huge name must not be stored (nor echoed whole).
+  Result<Reply> r =
+      Client::Ask(cluster_->coordinator(),
+                  HeuristicReportRequest{TxnId{0, 1, 1}, true, std::string(1 << 20, 'x')}, 5000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
+  EXPECT_LT(r.status().message().size(), 1024u);
+  Result<Reply> st = Client::NodeStatus(cluster_->coordinator(), std::nullopt, 5000);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(Counter(*st, "heuristic_mixed"), 0u);
+  // From a real participant it is heard (T0.1.1 never existed: presumed abort, a forced ABORT
+  // agrees).
+  EXPECT_TRUE(Client::Ask(cluster_->coordinator(),
+                          HeuristicReportRequest{TxnId{0, 1, 1}, false, "participant-0"}, 5000)
+                  .ok());
+}
+
 TEST(FailPointEnvironmentTest, ABadSpecStopsTheServerWithAClearError) {
   TestCluster cluster(1);
   setenv("KV2PC_FAILPOINTS", "participant.before_vote_sent=explode", 1);
