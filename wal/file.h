@@ -87,4 +87,33 @@ inline std::string JoinPath(std::string_view dir, std::string_view name) {
   return path;
 }
 
+// A FileSystem that forwards every call to another one: decorators (the power-loss file system,
+// test seams) derive from it and override only what they change. Does not own `inner`.
+class ForwardingFileSystem : public FileSystem {
+ public:
+  explicit ForwardingFileSystem(FileSystem* inner) : inner_(inner) {}
+
+  Result<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override {
+    return inner_->OpenFile(path, mode);
+  }
+  Status CreateDir(const std::string& path) override { return inner_->CreateDir(path); }
+  Status SyncDir(const std::string& path) override { return inner_->SyncDir(path); }
+  Status Rename(const std::string& from, const std::string& to) override {
+    return inner_->Rename(from, to);
+  }
+  Status RemoveFile(const std::string& path) override { return inner_->RemoveFile(path); }
+  Result<std::vector<std::string>> ListDir(const std::string& path) override {
+    return inner_->ListDir(path);
+  }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    return inner_->LockFile(path);
+  }
+
+ protected:
+  FileSystem* inner() const { return inner_; }
+
+ private:
+  FileSystem* const inner_;
+};
+
 }  // namespace kv2pc::wal

@@ -133,32 +133,22 @@ class PowerLossFile final : public File {
   std::map<uint64_t, std::string> pending_;  // guarded by mu_: start offset -> bytes (P1)-(P3)
 };
 
-class PowerLossFileSystem final : public FileSystem {
+// Directory operations pass through (ForwardingFileSystem): durable at once as far as a kill
+// can tell (see the header's "What it does NOT simulate").
+class PowerLossFileSystem final : public ForwardingFileSystem {
  public:
-  PowerLossFileSystem() : inner_(NewPosixFileSystem()) {}
+  PowerLossFileSystem() : PowerLossFileSystem(NewPosixFileSystem()) {}
 
   Result<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override {
-    KV2PC_ASSIGN_OR_RETURN(std::unique_ptr<File> file, inner_->OpenFile(path, mode));
+    KV2PC_ASSIGN_OR_RETURN(std::unique_ptr<File> file, inner()->OpenFile(path, mode));
     return std::unique_ptr<File>(std::make_unique<PowerLossFile>(std::move(file)));
-  }
-  // Directory operations pass through: durable at once as far as a kill can tell (see the
-  // header's "What it does NOT simulate").
-  Status CreateDir(const std::string& path) override { return inner_->CreateDir(path); }
-  Status SyncDir(const std::string& path) override { return inner_->SyncDir(path); }
-  Status Rename(const std::string& from, const std::string& to) override {
-    return inner_->Rename(from, to);
-  }
-  Status RemoveFile(const std::string& path) override { return inner_->RemoveFile(path); }
-  Result<std::vector<std::string>> ListDir(const std::string& path) override {
-    return inner_->ListDir(path);
-  }
-  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return inner_->LockFile(path);
   }
 
  private:
-  // Constant after construction; thread-safe (stateless POSIX calls).
-  const std::unique_ptr<FileSystem> inner_;
+  explicit PowerLossFileSystem(std::unique_ptr<FileSystem> posix)
+      : ForwardingFileSystem(posix.get()), posix_(std::move(posix)) {}
+  // Owned here, forwarded to by the base; thread-safe (stateless POSIX calls).
+  const std::unique_ptr<FileSystem> posix_;
 };
 
 }  // namespace

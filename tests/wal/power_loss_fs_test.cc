@@ -224,28 +224,16 @@ TEST_F(PowerLossFileSystemTest, ConcurrentUseIsSafe) {
 
 // A FileSystem over another whose file Sync() can be made to fail (without reaching the inner
 // Sync, so the power-loss file keeps its bytes pending) or to kill the process.
-class SyncGateFileSystem final : public FileSystem {
+class SyncGateFileSystem final : public ForwardingFileSystem {
  public:
   enum Mode { kPass, kFail, kKillProcess };
 
-  explicit SyncGateFileSystem(FileSystem* inner) : inner_(inner) {}
+  explicit SyncGateFileSystem(FileSystem* inner) : ForwardingFileSystem(inner) {}
   void set_mode(Mode m) { mode_.store(m); }
 
   Result<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override {
-    KV2PC_ASSIGN_OR_RETURN(std::unique_ptr<File> f, inner_->OpenFile(path, mode));
+    KV2PC_ASSIGN_OR_RETURN(std::unique_ptr<File> f, inner()->OpenFile(path, mode));
     return std::unique_ptr<File>(std::make_unique<GatedFile>(this, std::move(f)));
-  }
-  Status CreateDir(const std::string& path) override { return inner_->CreateDir(path); }
-  Status SyncDir(const std::string& path) override { return inner_->SyncDir(path); }
-  Status Rename(const std::string& from, const std::string& to) override {
-    return inner_->Rename(from, to);
-  }
-  Status RemoveFile(const std::string& path) override { return inner_->RemoveFile(path); }
-  Result<std::vector<std::string>> ListDir(const std::string& path) override {
-    return inner_->ListDir(path);
-  }
-  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return inner_->LockFile(path);
   }
 
  private:
@@ -278,7 +266,6 @@ class SyncGateFileSystem final : public FileSystem {
     const std::unique_ptr<File> inner_;
   };
 
-  FileSystem* const inner_;
   std::atomic<Mode> mode_{kPass};
 };
 
