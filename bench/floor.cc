@@ -32,7 +32,7 @@ class Pinger {
     std::unique_ptr<Pinger> p(new Pinger(endpoint));
     try {
       p->socket_ = zmq::socket_t(*context, zmq::socket_type::dealer);
-      ConfigureCallerSocket(p->socket_);
+      ConfigureCallerSocket(p->socket_, /*accepts_batches=*/false);  // one PING at a time
     } catch (const zmq::error_t& e) {
       return Status::Internal(std::string("cannot create a ZeroMQ socket: ") + e.what());
     }

@@ -108,7 +108,7 @@ Status Client::OpenSocket() {
   socket_.reset();
   try {
     auto socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
-    ConfigureCallerSocket(*socket);
+    ConfigureCallerSocket(*socket, /*accepts_batches=*/false);  // one request at a time
     KV2PC_RETURN_IF_ERROR(::kv2pc::Connect(*socket, options_.coordinator));
     socket_ = std::move(socket);
   } catch (const zmq::error_t& e) {

@@ -871,11 +871,15 @@ std::string EncodeMessage(const Message& msg) {
   return out;
 }
 
-Result<Message> DecodeMessage(std::string_view bytes, uint64_t* request_id,
-                              const DecodeLimits& limits) {
+Result<Message> DecodeNextMessage(std::string_view bytes, size_t* offset, uint64_t* request_id,
+                                  const DecodeLimits& limits) {
   if (request_id != nullptr) *request_id = 0;
-  if (bytes.empty()) return Malformed("empty message");
+  if (*offset >= bytes.size()) {
+    *offset = bytes.size();
+    return Malformed("empty message");
+  }
   if (bytes.size() > static_cast<size_t>(kMaxMessageSize)) {
+    *offset = bytes.size();
     return Malformed("message of " + std::to_string(bytes.size()) + " bytes exceeds the limit");
   }
   // Bounds on what one message may contain: no msgpack container or string can claim more
@@ -884,10 +888,9 @@ Result<Message> DecodeMessage(std::string_view bytes, uint64_t* request_id,
                                     /*bin=*/kMaxMessageSize, /*ext=*/0, limits.max_depth);
   msgpack::object_handle oh;
   try {
-    size_t off = 0;
-    msgpack::unpack(oh, bytes.data(), bytes.size(), off, nullptr, nullptr, limit);
-    if (off != bytes.size()) return Malformed("trailing bytes after the message");
+    msgpack::unpack(oh, bytes.data(), bytes.size(), *offset, nullptr, nullptr, limit);
   } catch (const std::exception& e) {
+    *offset = bytes.size();  // where the next message would start is unknown: give up the rest
     return Malformed(std::string("not a valid msgpack message: ") + e.what());
   }
   const msgpack::object& root = oh.get();
@@ -909,6 +912,14 @@ Result<Message> DecodeMessage(std::string_view bytes, uint64_t* request_id,
   KV2PC_ASSIGN_OR_RETURN(Fields fields, Fields::From(a[3]));
   KV2PC_ASSIGN_OR_RETURN(MessageBody body, DecodeBody(static_cast<MsgType>(type), fields));
   return Message{rid, std::move(body)};
+}
+
+Result<Message> DecodeMessage(std::string_view bytes, uint64_t* request_id,
+                              const DecodeLimits& limits) {
+  size_t offset = 0;
+  Result<Message> msg = DecodeNextMessage(bytes, &offset, request_id, limits);
+  if (msg.ok() && offset != bytes.size()) return Malformed("trailing bytes after the message");
+  return msg;
 }
 
 ErrorCode DecodeErrorCode(const Status& s) {

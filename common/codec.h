@@ -38,6 +38,14 @@ inline constexpr DecodeLimits kReplyLimits{1u << 20, 1024, 8};
 Result<Message> DecodeMessage(std::string_view bytes, uint64_t* request_id = nullptr,
                               const DecodeLimits& limits = kRequestLimits);
 
+// Decodes the message that starts at *offset in `bytes`, a frame holding one or more messages
+// back to back (docs/protocol.md, "Batching"), and moves *offset past it. A message that is
+// valid msgpack but not a valid kv2pc message still moves *offset past it (so the next one can
+// be read); bytes that are not msgpack at all move *offset to the end (the rest is unusable).
+Result<Message> DecodeNextMessage(std::string_view bytes, size_t* offset,
+                                  uint64_t* request_id = nullptr,
+                                  const DecodeLimits& limits = kRequestLimits);
+
 // Maps a decode Status to the ErrorCode to reply with.
 ErrorCode DecodeErrorCode(const Status& s);
 

@@ -106,7 +106,28 @@ void EventLoop::Run() {
       if (items[i].revents & ZMQ_POLLIN) sources_[i].fn();
     }
     RunDueTimers();
+    RunIterationEndHooks();
   }
+  RunIterationEndHooks();
+}
+
+EventLoop::HookId EventLoop::AddIterationEndHook(std::function<void()> fn) {
+  HookId id = next_hook_++;
+  hooks_.emplace_back(id, std::move(fn));
+  return id;
+}
+
+void EventLoop::RemoveIterationEndHook(HookId id) {
+  for (auto it = hooks_.begin(); it != hooks_.end(); ++it) {
+    if (it->first == id) {
+      hooks_.erase(it);
+      return;
+    }
+  }
+}
+
+void EventLoop::RunIterationEndHooks() {
+  for (size_t i = 0; i < hooks_.size(); i++) hooks_[i].second();  // a hook may add hooks
 }
 
 }  // namespace kv2pc

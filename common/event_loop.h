@@ -61,6 +61,16 @@ class EventLoop {
   // Timers set and neither run nor cancelled (tests, status).
   size_t pending_timers() const { return timers_.size(); }
 
+  // Hooks run at the end of every iteration, after the handlers and due timers and before the
+  // loop waits again: where senders flush what they batched during the iteration (one ZeroMQ
+  // message per peer instead of one per request; docs/protocol.md, "Batching").
+  using HookId = uint64_t;
+  HookId AddIterationEndHook(std::function<void()> fn);
+  void RemoveIterationEndHook(HookId id);
+  // Runs the hooks now (e.g. before a fail point kills the process, so that what the step
+  // "sent" has left this process's buffers). Also run once when Run() returns.
+  void RunIterationEndHooks();
+
   // Stops the loop when `signal_fd` (a signalfd, see TerminationSignalFd) becomes readable,
   // logging which signal arrived.
   void StopOnSignal(int signal_fd);
@@ -85,6 +95,8 @@ class EventLoop {
   std::map<std::pair<Clock::time_point, TimerId>, std::function<void()>> timers_;
   std::unordered_map<TimerId, Clock::time_point> deadlines_;  // id -> key in timers_
   TimerId next_timer_ = 1;
+  std::vector<std::pair<HookId, std::function<void()>>> hooks_;
+  HookId next_hook_ = 1;
   Notifier stop_notifier_;
   bool stop_ = false;
 };

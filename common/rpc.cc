@@ -13,7 +13,11 @@ constexpr std::chrono::milliseconds kBacklogRetry(10);
 
 RpcClient::RpcClient(zmq::context_t* context, EventLoop* loop,
                      std::chrono::milliseconds connect_grace)
-    : context_(context), connect_grace_(connect_grace), loop_(loop) {}
+    : context_(context), connect_grace_(connect_grace), loop_(loop) {
+  hook_ = loop_->AddIterationEndHook([this] { Flush(); });
+}
+
+RpcClient::~RpcClient() { loop_->RemoveIterationEndHook(hook_); }
 
 Result<size_t> RpcClient::AddPeer(const std::string& name, const std::string& endpoint) {
   auto peer = std::make_unique<Peer>();
@@ -36,15 +40,53 @@ void RpcClient::Call(size_t peer, MessageBody body, std::chrono::milliseconds ti
                                   std::to_string(timeout.count()) + " ms"));
   });
   pending_.emplace(id, Pending{std::move(done), timer});
-  buffer_.clear();
-  EncodeMessage(Message{id, std::move(body)}, &buffer_);
   Peer& p = *peers_[peer];
-  if (p.backlog.empty() && SendDealer(p.socket, buffer_).ok()) return;
-  p.backlog.push_back(Queued{id, buffer_, EventLoop::Now() + std::min(connect_grace_, timeout)});
-  if (!p.retry_scheduled) {
-    p.retry_scheduled = true;
-    loop_->RunAfter(std::chrono::milliseconds(0), [this, peer] { FlushBacklog(peer); });
+  auto give_up = EventLoop::Now() + std::min(connect_grace_, timeout);
+  if (!p.backlog.empty()) {  // keep the order: behind what waits for the peer to connect
+    std::string bytes;
+    EncodeMessage(Message{id, std::move(body)}, &bytes);
+    p.backlog.push_back(Queued{id, std::move(bytes), give_up});
+    return;
   }
+  if (p.outbox.empty()) p.outbox_give_up = give_up;
+  p.outbox_give_up = std::min(p.outbox_give_up, give_up);
+  EncodeMessage(Message{id, std::move(body)}, &p.outbox);
+  p.outbox_ids.emplace_back(id, p.outbox.size());
+  if (!p.dirty) {
+    p.dirty = true;
+    dirty_.push_back(peer);
+  }
+  if (p.outbox.size() >= kMaxBatchBytes || !BatchingEnabled()) FlushOutbox(peer);
+}
+
+void RpcClient::Flush() {
+  for (size_t peer : dirty_) {
+    peers_[peer]->dirty = false;
+    FlushOutbox(peer);
+  }
+  dirty_.clear();
+}
+
+void RpcClient::FlushOutbox(size_t peer) {
+  Peer& p = *peers_[peer];
+  if (p.outbox.empty()) return;
+  if (p.backlog.empty() && SendDealer(p.socket, p.outbox).ok()) {
+    frames_sent_++;
+    requests_sent_ += p.outbox_ids.size();
+  } else {
+    // Not connected: each request waits in the backlog on its own (it may time out alone).
+    size_t start = 0;
+    for (const auto& [id, end] : p.outbox_ids) {
+      p.backlog.push_back(Queued{id, p.outbox.substr(start, end - start), p.outbox_give_up});
+      start = end;
+    }
+    if (!p.retry_scheduled) {
+      p.retry_scheduled = true;
+      loop_->RunAfter(std::chrono::milliseconds(0), [this, peer] { FlushBacklog(peer); });
+    }
+  }
+  p.outbox.clear();
+  p.outbox_ids.clear();
 }
 
 void RpcClient::FlushBacklog(size_t peer) {
@@ -52,20 +94,37 @@ void RpcClient::FlushBacklog(size_t peer) {
   p.retry_scheduled = false;
   auto now = EventLoop::Now();
   while (!p.backlog.empty()) {
-    Queued& q = p.backlog.front();
-    if (!pending_.count(q.request_id)) {  // timed out meanwhile
-      p.backlog.pop_front();
+    // One frame with every request that still waits, oldest first (up to kMaxBatchBytes).
+    buffer_.clear();
+    size_t n = 0;
+    for (const Queued& q : p.backlog) {
+      if (!pending_.count(q.request_id)) continue;  // timed out meanwhile
+      if (n > 0 && buffer_.size() + q.bytes.size() > kMaxBatchBytes) break;
+      buffer_ += q.bytes;
+      n++;
+    }
+    if (n == 0) {
+      p.backlog.clear();
+      break;
+    }
+    if (SendDealer(p.socket, buffer_).ok()) {
+      frames_sent_++;
+      requests_sent_ += n;
+      while (n > 0) {
+        if (pending_.count(p.backlog.front().request_id)) n--;
+        p.backlog.pop_front();
+      }
       continue;
     }
-    if (SendDealer(p.socket, q.bytes).ok()) {
+    // Not connected yet: fail what waited too long, keep the rest for the next try.
+    while (!p.backlog.empty() &&
+           (!pending_.count(p.backlog.front().request_id) || now >= p.backlog.front().give_up)) {
+      uint64_t id = p.backlog.front().request_id;
       p.backlog.pop_front();
-      continue;
+      Complete(id, Status::Unavailable(p.name + " is unavailable (not connected for " +
+                                       std::to_string(connect_grace_.count()) + " ms)"));
     }
-    if (now < q.give_up) break;
-    uint64_t id = q.request_id;
-    p.backlog.pop_front();
-    Complete(id, Status::Unavailable(p.name + " is unavailable (not connected for " +
-                                     std::to_string(connect_grace_.count()) + " ms)"));
+    break;
   }
   if (!p.backlog.empty() && !p.retry_scheduled) {
     p.retry_scheduled = true;
@@ -86,20 +145,20 @@ void RpcClient::OnReadable(size_t peer) {
   zmq::message_t frame;
   // Bounded batch, so one chatty peer cannot starve the others.
   for (int i = 0; i < 1024 && RecvDealer(peers_[peer]->socket, &frame); i++) {
-    uint64_t id = 0;
-    Result<Message> msg = DecodeMessage(View(frame), &id);
-    if (!msg.ok()) {
-      spdlog::warn("dropping undecodable reply from {}: {}", peers_[peer]->name,
-                   msg.status().ToString());
-      continue;
-    }
-    auto* reply = std::get_if<Reply>(&msg->body);
-    if (reply == nullptr) {
-      spdlog::warn("dropping non-reply message {} from {}", MsgTypeName(msg->type()),
-                   peers_[peer]->name);
-      continue;
-    }
-    Complete(id, std::move(*reply));  // a late reply finds nothing pending and is dropped
+    ForEachMessage(View(frame), kReplyLimits, [&](Result<Message> msg, uint64_t id) {
+      if (!msg.ok()) {
+        spdlog::warn("dropping undecodable reply from {}: {}", peers_[peer]->name,
+                     msg.status().ToString());
+        return;
+      }
+      auto* reply = std::get_if<Reply>(&msg->body);
+      if (reply == nullptr) {
+        spdlog::warn("dropping non-reply message {} from {}", MsgTypeName(msg->type()),
+                     peers_[peer]->name);
+        return;
+      }
+      Complete(id, std::move(*reply));  // a late reply finds nothing pending and is dropped
+    });
   }
 }
 

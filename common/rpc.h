@@ -7,6 +7,11 @@
 // came in time. A reply that arrives after its timeout is dropped. The caller decides what a
 // failure means (e.g. abort the transaction).
 //
+// Batching: Call() only encodes the request into its peer's outbox; at the end of the loop's
+// iteration (EventLoop::AddIterationEndHook) each outbox leaves as one ZeroMQ message holding
+// every request made to that peer in the iteration (docs/protocol.md, "Batching"). A reply
+// frame may likewise hold several replies.
+//
 // Sending to a peer that is down: the DEALERs have ZMQ_IMMEDIATE, so libzmq queues nothing
 // for a disconnected peer and a send fails at once. Such messages wait in a per-peer backlog
 // (in order) and are retried every few milliseconds for up to `connect_grace`: long enough
@@ -37,6 +42,7 @@ class RpcClient {
   // `context` and `loop` must outlive this object.
   RpcClient(zmq::context_t* context, EventLoop* loop,
             std::chrono::milliseconds connect_grace = std::chrono::milliseconds(2000));
+  ~RpcClient();
   RpcClient(const RpcClient&) = delete;
   RpcClient& operator=(const RpcClient&) = delete;
 
@@ -48,6 +54,9 @@ class RpcClient {
   const std::string& peer_name(size_t peer) const { return peers_[peer]->name; }
   size_t peer_count() const { return peers_.size(); }
   size_t in_flight() const { return pending_.size(); }
+  // Frames sent and requests sent since construction (requests / frames = the mean batch).
+  uint64_t frames_sent() const { return frames_sent_; }
+  uint64_t requests_sent() const { return requests_sent_; }
 
  private:
   struct Queued {
@@ -61,12 +70,20 @@ class RpcClient {
     zmq::socket_t socket;
     std::deque<Queued> backlog;  // not yet sent: the peer was not connected
     bool retry_scheduled = false;
+    // Encoded this iteration, sent by Flush(): the bytes and (request id, end offset) of each.
+    std::string outbox;
+    std::vector<std::pair<uint64_t, size_t>> outbox_ids;
+    EventLoop::Clock::time_point outbox_give_up{};  // the earliest give-up of the outbox
+    bool dirty = false;
   };
   struct Pending {
     Callback done;
     EventLoop::TimerId timer;
   };
   void OnReadable(size_t peer);
+  // Sends every peer's outbox (the loop's iteration-end hook).
+  void Flush();
+  void FlushOutbox(size_t peer);
   // Sends what the backlog holds, in order, until a send fails; fails what waited too long.
   void FlushBacklog(size_t peer);
   // Ends a pending call with `result` (cancelling its timer).
@@ -78,7 +95,11 @@ class RpcClient {
   std::vector<std::unique_ptr<Peer>> peers_;
   std::unordered_map<uint64_t, Pending> pending_;
   uint64_t next_request_id_ = 1;
-  std::string buffer_;  // reused encode buffer
+  std::vector<size_t> dirty_;  // peers with a non-empty outbox
+  EventLoop::HookId hook_ = 0;
+  std::string buffer_;  // reused frame buffer for the backlog
+  uint64_t frames_sent_ = 0;
+  uint64_t requests_sent_ = 0;
 };
 
 }  // namespace kv2pc

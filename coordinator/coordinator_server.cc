@@ -166,10 +166,12 @@ Status CoordinatorServer::Start() {
   std::string endpoint = options_.bind.empty() ? self_->endpoint : options_.bind;
   KV2PC_RETURN_IF_ERROR(Bind(router_, endpoint));
   loop_.AddSocket(&router_, [this] { OnRequests(); });
+  loop_.AddIterationEndHook([this] { replies_.Flush(); });
   loop_.AddFd(log_notifier_.fd(), [this] {
     log_notifier_.Drain();
     Status failure = waiters_->Poll();
     if (!failure.ok()) {  // parked requests have been answered with the failure
+      replies_.Flush();
       FlushRepliesBeforeExit(router_);
       FailStop("the decision log failed: " + failure.ToString());
     }
@@ -197,7 +199,7 @@ void CoordinatorServer::Run(int signal_fd) {
 void CoordinatorServer::OnRequests() {
   ServeRequests(
       router_, 1024,
-      [this](Message msg, ReplyToPtr to) { Dispatch(std::move(msg), std::move(to)); }, &buffer_);
+      [this](Message msg, ReplyToPtr to) { Dispatch(std::move(msg), std::move(to)); }, &replies_);
 }
 
 void CoordinatorServer::Dispatch(Message msg, ReplyToPtr to) {
@@ -242,7 +244,7 @@ void CoordinatorServer::Dispatch(Message msg, ReplyToPtr to) {
 }
 
 void CoordinatorServer::Send(const ReplyToPtr& to, const Reply& reply) {
-  SendReply(router_, *to, reply, &buffer_);
+  replies_.Send(*to, reply);
 }
 
 CoordinatorServer::Txn* CoordinatorServer::NewTxn(std::optional<uint64_t> ts) {
@@ -842,6 +844,11 @@ void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr&
   for (const auto& p : armed) held += p.held;
   c.emplace_back("failpoints_armed", armed.size());
   c.emplace_back("failpoints_held", held);
+  // Batching (docs/protocol.md, "Batching"): messages and the ZeroMQ frames that carried them.
+  c.emplace_back("replies_sent", replies_.replies_sent());
+  c.emplace_back("reply_frames_sent", replies_.frames_sent());
+  c.emplace_back("requests_sent", participants_.requests_sent());
+  c.emplace_back("request_frames_sent", participants_.frames_sent());
   Reply r;
   r.node = self_->name;
   r.role = "coordinator";

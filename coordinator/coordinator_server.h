@@ -202,6 +202,7 @@ class CoordinatorServer {
 
   zmq::context_t context_{1};
   zmq::socket_t router_{context_, zmq::socket_type::router};
+  ReplySender replies_{&router_};  // batched per peer, flushed at each iteration's end
   EventLoop loop_;
   FailPoints failpoints_{&loop_, "coordinator"};
   RpcClient participants_{&context_, &loop_};
@@ -227,7 +228,6 @@ class CoordinatorServer {
   // The most recent HEURISTIC_MIXED transactions (bounded), shown by STATUS.
   std::deque<TxnStatus> mixed_;
   uint64_t heuristic_mixed_ = 0;
-  std::string buffer_;
 
   // Since start, for STATUS.
   const EventLoop::Clock::time_point started_at_ = EventLoop::Now();

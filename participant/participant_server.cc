@@ -162,10 +162,12 @@ Status ParticipantServer::Listen() {
     fellow_peer_[p->name] = peer;
   }
   loop_.AddSocket(&router_, [this] { OnRequests(); });
+  loop_.AddIterationEndHook([this] { replies_.Flush(); });
   loop_.AddFd(log_notifier_.fd(), [this] {
     log_notifier_.Drain();
     Status failure = waiters_->Poll();
     if (!failure.ok()) {  // parked requests have been answered with the failure
+      replies_.Flush();
       FlushRepliesBeforeExit(router_);
       FailStop("the WAL failed: " + failure.ToString());
     }
@@ -187,7 +189,7 @@ void ParticipantServer::Run(int signal_fd) {
 void ParticipantServer::OnRequests() {
   ServeRequests(
       router_, 1024,
-      [this](Message msg, ReplyToPtr to) { Dispatch(std::move(msg), std::move(to)); }, &buffer_);
+      [this](Message msg, ReplyToPtr to) { Dispatch(std::move(msg), std::move(to)); }, &replies_);
 }
 
 void ParticipantServer::Dispatch(Message msg, ReplyToPtr to) {
@@ -229,7 +231,7 @@ void ParticipantServer::Dispatch(Message msg, ReplyToPtr to) {
 }
 
 void ParticipantServer::Send(const ReplyToPtr& to, const Reply& reply) {
-  SendReply(router_, *to, reply, &buffer_);
+  replies_.Send(*to, reply);
 }
 
 Transaction* ParticipantServer::ActiveTxnFor(const TxnId& id, uint32_t seq, uint64_t ts,
@@ -831,6 +833,11 @@ void ParticipantServer::HandleStatus(const StatusRequest& req, ReplyToPtr to) {
   for (const auto& p : armed) held += p.held;
   c.emplace_back("failpoints_armed", armed.size());
   c.emplace_back("failpoints_held", held);
+  // Batching (docs/protocol.md, "Batching"): messages and the ZeroMQ frames that carried them.
+  c.emplace_back("replies_sent", replies_.replies_sent());
+  c.emplace_back("reply_frames_sent", replies_.frames_sent());
+  c.emplace_back("requests_sent", coordinators_.requests_sent() + fellows_.requests_sent());
+  c.emplace_back("request_frames_sent", coordinators_.frames_sent() + fellows_.frames_sent());
 
   Reply r;
   r.node = self_->name;

@@ -194,6 +194,7 @@ class ParticipantServer {
 
   zmq::context_t context_{1};
   zmq::socket_t router_{context_, zmq::socket_type::router};
+  ReplySender replies_{&router_};  // batched per peer, flushed at each iteration's end
   EventLoop loop_;
   FailPoints failpoints_{&loop_, "participant"};
   RpcClient coordinators_{&context_, &loop_};
@@ -230,7 +231,6 @@ class ParticipantServer {
   // Committed writes whose COMMIT is durable, not yet handed to the checkpointer (I5).
   std::vector<wal::WriteOp> dirty_;
   Lsn dirty_lsn_ = 0;
-  std::string buffer_;  // reused encode buffer
 
   // Since start, for STATUS.
   const EventLoop::Clock::time_point started_at_ = EventLoop::Now();
