@@ -112,6 +112,8 @@ class Worker {
   void StartTxn(ClientState* c);
   void StartAttempt(ClientState* c);
   void SendNextStep(ClientState* c);
+  // --exec: the next EXEC of the attempt (DriverOptions::exec).
+  void SendExec(ClientState* c);
   void Send(ClientState* c, MessageBody body);
   void OnReply(ClientState* c, uint64_t call, Result<Reply> r);
   void OnOk(ClientState* c, Reply& reply);
@@ -207,8 +209,44 @@ void Worker::StartAttempt(ClientState* c) {
   c->txn = TxnId{};
   c->step = 0;
   c->reads.clear();
+  if (run_->options->exec) return SendExec(c);
   c->phase = Phase::kBegin;
   Send(c, BeginRequest{c->ts});
+}
+
+void Worker::SendExec(ClientState* c) {
+  const TxnPlan& plan = *c->plan;
+  bool writes_need_reads = false;
+  for (const Write& w : plan.writes) writes_need_reads |= w.from_read >= 0;
+  ExecRequest req;
+  if (c->txn.valid()) {
+    req.txn = c->txn;
+  } else {
+    req.ts = c->ts;
+  }
+  const bool reads_first = c->step == 0 && writes_need_reads;
+  if (c->step == 0) {
+    for (const std::string& key : plan.reads) {
+      req.ops.push_back(ExecOp{ExecOp::Kind::kGet, key, "", plan.reads_for_update});
+    }
+  }
+  if (!reads_first) {
+    for (const Write& w : plan.writes) {
+      std::string value = w.value;
+      if (w.from_read >= 0) {
+        value = FormatBalance(ParseBalance(c->reads[static_cast<size_t>(w.from_read)]) + w.delta,
+                              plan.balance_size);
+      }
+      req.ops.push_back(ExecOp{ExecOp::Kind::kPut, w.key, std::move(value), false});
+    }
+    req.commit = true;
+    c->phase = Phase::kCommit;
+    c->commit_sent = Clock::now();
+  } else {
+    c->phase = Phase::kOps;
+  }
+  c->step++;
+  Send(c, std::move(req));
 }
 
 void Worker::SendNextStep(ClientState* c) {
@@ -246,9 +284,10 @@ const char* Worker::StepName(const ClientState& c) const {
     case Phase::kBegin:
       return "BEGIN";
     case Phase::kOps:
+      if (run_->options->exec) return "EXEC";
       return c.step < c.plan->reads.size() ? "GET" : "PUT";
     case Phase::kCommit:
-      return "COMMIT";
+      return run_->options->exec ? "EXEC commit" : "COMMIT";
     default:
       return "?";
   }
@@ -267,6 +306,8 @@ void Worker::OnReply(ClientState* c, uint64_t call, Result<Reply> r) {
   // docs/protocol.md: an error reply with a reason means the transaction is aborted.
   if (reply.code == ErrorCode::kAborted ||
       (reply.code == ErrorCode::kTxnAlreadyAborted && reply.reason != AbortReason::kNone)) {
+    // An EXEC that began the transaction learns its priority here if it aborted at once.
+    if (!c->ts.has_value()) c->ts = reply.ts;
     return OnAborted(c, reply.reason, reply.error);
   }
   OnError(c, std::string(ErrorCodeName(reply.code)) + " on " + StepName(*c), reply.error);
@@ -282,6 +323,19 @@ void Worker::OnOk(ClientState* c, Reply& reply) {
       if (!c->ts.has_value()) c->ts = reply.ts;  // every retry keeps the first attempt's age
       return SendNextStep(c);
     case Phase::kOps:
+      if (run_->options->exec) {  // the reads' EXEC: its results, then the commit's EXEC
+        if (!reply.txn.has_value() || !reply.results ||
+            reply.results->size() != c->plan->reads.size()) {
+          return OnError(c, "bad EXEC reply", "the EXEC reply lacks txn or results");
+        }
+        c->txn = *reply.txn;
+        if (!c->ts.has_value()) c->ts = reply.ts;
+        for (auto& r : *reply.results) {
+          c->reads.push_back(r.found.value_or(false) ? std::move(r.value)
+                                                     : std::optional<std::string>());
+        }
+        return SendExec(c);
+      }
       if (c->step < c->plan->reads.size()) {
         c->reads.push_back(reply.found.value_or(false) ? std::move(reply.value)
                                                        : std::optional<std::string>());

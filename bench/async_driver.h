@@ -102,6 +102,10 @@ struct DriverOptions {
   std::function<std::optional<TxnPlan>(size_t client, uint64_t txn_number, Rng* rng)> next_plan;
   // A line per second on stderr: elapsed, TPS, aborts/s, p50/p99 of the last second.
   bool progress = false;
+  // Use EXEC (docs/protocol.md 5.6b) instead of BEGIN, GET..., PUT..., COMMIT: the reads in
+  // one request, then the writes and the commit in another (one request in all when no write
+  // depends on a read).
+  bool exec = false;
   std::string label;   // names the run in progress lines ("hot", "load")
   int signal_fd = -1;  // a signalfd (TerminationSignalFd): when readable, the run ends early
 };

@@ -146,7 +146,22 @@ Result<Floor> MeasureFloor(const FloorInputs& inputs, zmq::context_t* context) {
   return floor;
 }
 
-FloorModel TxnFloorModel(WorkloadKind kind) {
+FloorModel TxnFloorModel(WorkloadKind kind, bool exec) {
+  if (exec) {
+    // EXEC: the reads in one request (participants in parallel: one r_p), the writes and the
+    // commit in another (pipelined writes travel with the PREPARE: one r_p, then two f).
+    switch (kind) {
+      case WorkloadKind::kSingle:
+        return {1, 1, 2, "r_c + r_p + 2 f (one EXEC: put, commit)"};
+      case WorkloadKind::kTransfer:
+      case WorkloadKind::kHot:
+        return {2, 2, 2, "2 r_c + 2 r_p + 2 f (EXEC reads; EXEC writes + commit)"};
+      case WorkloadKind::kReadOnly:
+        return {1, 2, 0, "r_c + 2 r_p (one EXEC: reads, then READ_ONLY votes)"};
+      case WorkloadKind::kYcsbA:
+        return {1, 1.5, 1, "r_c + 1.5 r_p + f (mean of read r_c + 2 r_p, update r_c + r_p + 2 f)"};
+    }
+  }
   switch (kind) {
     case WorkloadKind::kSingle:
       return {3, 2, 2, "3 r_c + 2 r_p + 2 f"};
@@ -161,8 +176,11 @@ FloorModel TxnFloorModel(WorkloadKind kind) {
   return {};
 }
 
-FloorModel CommitFloorModel(WorkloadKind kind) {
-  if (kind == WorkloadKind::kReadOnly) return {1, 1, 0, "r_c + r_p"};
+FloorModel CommitFloorModel(WorkloadKind kind, bool exec) {
+  // With EXEC a read-only commit request carries its reads: they and the votes are two r_p.
+  if (kind == WorkloadKind::kReadOnly) {
+    return exec ? FloorModel{1, 2, 0, "r_c + 2 r_p"} : FloorModel{1, 1, 0, "r_c + r_p"};
+  }
   return {1, 1, 2, "r_c + r_p + 2 f"};
 }
 

@@ -17,11 +17,19 @@
 //
 //   commit floor           = r_c + r_p + 2 f        (read-only: r_c + r_p, nothing is logged)
 //   transaction floor      = (1 + ops) r_c + ops r_p + commit floor
+// With --api interactive (one request per BEGIN, GET, PUT, COMMIT):
 //     single               = 3 r_c + 2 r_p + 2 f
 //     transfer, hot        = 6 r_c + 5 r_p + 2 f    (BEGIN, 2 GET, 2 PUT, COMMIT)
 //     readonly             = 6 r_c + 5 r_p          (BEGIN, 4 GET, COMMIT; all READ_ONLY)
 //     ycsb-a               = 3 r_c + 2 r_p + f      (mean of a read, 3 r_c + 2 r_p, and an
 //                                                    update, 3 r_c + 2 r_p + 2 f)
+// With --api exec (the default; reads in one EXEC, writes and commit in another, pipelined
+// writes riding with the PREPARE; shares of different participants in parallel):
+//     single               = r_c + r_p + 2 f
+//     transfer, hot        = 2 r_c + 2 r_p + 2 f
+//     readonly             = r_c + 2 r_p            (reads, then the READ_ONLY votes)
+//     ycsb-a               = r_c + 1.5 r_p + f      (mean of read r_c + 2 r_p, update
+//                                                    r_c + r_p + 2 f)
 //
 // It ignores CPU time in the servers and the bench and any queueing: a floor for one client
 // alone. With group commit many transactions share each fdatasync, so throughput can exceed
@@ -84,9 +92,11 @@ struct FloorModel {
   double fsyncs = 0;            // f
   std::string formula;          // e.g. "3 r_c + 2 r_p + 2 f"
 };
-FloorModel TxnFloorModel(WorkloadKind kind);
-// The COMMIT request alone: r_c + r_p + 2 f (read-only: r_c + r_p).
-FloorModel CommitFloorModel(WorkloadKind kind);
+// `exec`: kv2pc-bench --api exec (the default), see TxnFloorModel's comments in floor.cc.
+FloorModel TxnFloorModel(WorkloadKind kind, bool exec);
+// The COMMIT request (with --api exec: the EXEC that commits) alone: r_c + r_p + 2 f
+// (read-only: r_c + r_p; with exec, whose commit request carries the reads, r_c + 2 r_p).
+FloorModel CommitFloorModel(WorkloadKind kind, bool exec);
 double FloorMs(const FloorModel& model, const Floor& floor);
 
 }  // namespace kv2pc::bench

@@ -3,7 +3,7 @@
 //   kv2pc-bench [--coordinator URL] [--data-dir D] --workload single|transfer|readonly|ycsb-a|hot
 //               --clients N --duration S [--keys K] [--value-size B] [--hot-keys H]
 //               [--threads T] [--seed S] [--warmup S] [--timeout-ms MS] [--max-attempts A]
-//               [--shared-reads] [--json] [--floor] [--load]
+//               [--shared-reads] [--api exec|interactive] [--json] [--floor] [--load]
 //
 // N logical clients run transactions back to back (workloads.h says which), driven by T
 // threads with one event loop each (async_driver.h). Before the run it can write every key's
@@ -103,6 +103,11 @@ Result<BenchConfig> ParseConfig(const Flags& flags) {
   c.floor = flags.GetBool("floor");
   c.load = flags.GetBool("load");
   c.workload.shared_reads = flags.GetBool("shared-reads");
+  const std::string api = flags.Get("api");
+  if (api != "exec" && api != "interactive") {
+    return Status::InvalidArgument("--api is '" + api + "'; expected exec or interactive");
+  }
+  c.exec = api == "exec";
   if (flags.IsSet("coordinator")) c.coordinator_flag = flags.Get("coordinator");
   // The CLI's rules for the data dir (client/cli_options.h), with its own functions.
   CliFlags cli;
@@ -195,6 +200,7 @@ Result<LoadReport> Load(const BenchConfig& config, const ClusterTarget& target,
   o.seed = config.seed;
   o.progress = true;
   o.label = "load";
+  o.exec = config.exec;
   o.signal_fd = signal_fd;
   o.next_plan = [&](size_t, uint64_t, Rng*) { return workload.LoadBatch(next_batch++); };
   std::fprintf(stderr, "[load] writing %llu keys, %llu per transaction\n",
@@ -289,6 +295,7 @@ int Run(const BenchConfig& config, int signal_fd) {
   o.seed = config.seed;
   o.progress = true;
   o.label = std::string(WorkloadName(config.workload.kind));
+  o.exec = config.exec;
   o.signal_fd = signal_fd;
   const Workload& w = **workload;
   o.next_plan = [&w](size_t client, uint64_t n, Rng* rng) {
@@ -344,6 +351,9 @@ void DefineFlags(Flags* flags) {
                 "transfer and hot read under shared locks (upgraded at the PUT) instead of GET "
                 "for_update",
                 true);
+  flags->Define("api", "exec",
+                "exec: a transaction's reads in one EXEC request, its writes and commit in "
+                "another; interactive: BEGIN, each GET and PUT, COMMIT as separate requests");
   flags->Define("help", "", "print this help", true);
 }
 

@@ -28,6 +28,7 @@ struct BenchConfig {
   bool json = false;
   bool floor = false;
   bool load = false;
+  bool exec = true;                             // --api exec (default) or interactive
   std::optional<std::string> coordinator_flag;  // --coordinator (or KV2PC_COORDINATOR)
   std::string data_dir;                         // --data-dir, KV2PC_DATA_DIR or ./cluster-data
 };

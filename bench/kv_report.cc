@@ -125,7 +125,8 @@ std::string WorkloadText(const BenchConfig& c) {
   if (c.workload.kind == WorkloadKind::kHot || c.workload.kind == WorkloadKind::kTransfer) {
     s += c.workload.shared_reads ? ", shared-lock reads" : ", reads for_update";
   }
-  return s + ", values " + std::to_string(c.workload.value_size) + " B";
+  return s + ", values " + std::to_string(c.workload.value_size) + " B" +
+         (c.exec ? ", EXEC requests" : ", interactive requests");
 }
 
 }  // namespace
@@ -213,8 +214,8 @@ void PrintText(FILE* out, const BenchConfig& c, const BenchReport& r) {
     } else {
       std::fprintf(out, "             r_p = r_c (no layout: participants unknown)\n");
     }
-    const FloorModel commit = CommitFloorModel(c.workload.kind);
-    const FloorModel txn_model = TxnFloorModel(c.workload.kind);
+    const FloorModel commit = CommitFloorModel(c.workload.kind, c.exec);
+    const FloorModel txn_model = TxnFloorModel(c.workload.kind, c.exec);
     std::fprintf(out,
                  "             commit floor       %s = %.3f ms;  measured COMMIT p50 %.3f ms\n",
                  commit.formula.c_str(), FloorMs(commit, f), commit_request.p50_ms);
@@ -244,6 +245,7 @@ void PrintJson(FILE* out, const BenchConfig& c, const BenchReport& r) {
   j += ",\"value_size\":" + std::to_string(c.workload.value_size);
   j += ",\"hot_keys\":" + std::to_string(c.workload.hot_keys);
   j += ",\"shared_reads\":" + std::string(c.workload.shared_reads ? "true" : "false");
+  j += ",\"api\":\"" + std::string(c.exec ? "exec" : "interactive") + "\"";
   j += ",\"seed\":" + std::to_string(c.seed);
   j += ",\"timeout_ms\":" + std::to_string(c.timeout_ms);
   j += ",\"max_attempts\":" + std::to_string(c.max_attempts);
@@ -298,8 +300,8 @@ void PrintJson(FILE* out, const BenchConfig& c, const BenchReport& r) {
        ",\"commit_request\":" + JsonPercentiles(Compute(w.commit_request_ns)) + "}";
   if (r.floor) {
     const Floor& f = *r.floor;
-    const FloorModel commit = CommitFloorModel(c.workload.kind);
-    const FloorModel txn_model = TxnFloorModel(c.workload.kind);
+    const FloorModel commit = CommitFloorModel(c.workload.kind, c.exec);
+    const FloorModel txn_model = TxnFloorModel(c.workload.kind, c.exec);
     j += ",\"floor\":{\"fsync_p50_ms\":" + JsonNumber(f.fsync_p50_ms) +
          ",\"fsync_p99_ms\":" + JsonNumber(f.fsync_p99_ms) +
          ",\"fsync_samples\":" + std::to_string(f.fsync_samples) +

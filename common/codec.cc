@@ -113,6 +113,39 @@ void EncodeTxnOnly(Packer& pk, const T& m) {
   PackTxn(pk, m.txn);
 }
 void EncodeBody(Packer& pk, const CommitRequest& m) { EncodeTxnOnly(pk, m); }
+void EncodeBody(Packer& pk, const ExecRequest& m) {
+  pk.pack_map((m.txn ? 1 : 0) + (m.ts ? 1 : 0) + 1 + (m.commit ? 1 : 0));
+  if (m.txn) {
+    PackStr(pk, "txn");
+    PackTxn(pk, *m.txn);
+  }
+  if (m.ts) {
+    PackStr(pk, "ts");
+    pk.pack(*m.ts);
+  }
+  PackStr(pk, "ops");
+  pk.pack_array(static_cast<uint32_t>(m.ops.size()));
+  for (const ExecOp& op : m.ops) {
+    const bool put = op.kind == ExecOp::Kind::kPut;
+    pk.pack_map(2 + (put ? 1 : 0) + (op.for_update ? 1 : 0));
+    PackStr(pk, "op");
+    PackStr(pk, op.kind == ExecOp::Kind::kGet ? "get" : put ? "put" : "delete");
+    PackStr(pk, "key");
+    PackBin(pk, op.key);
+    if (put) {
+      PackStr(pk, "value");
+      PackBin(pk, op.value);
+    }
+    if (op.for_update) {
+      PackStr(pk, "for_update");
+      pk.pack(true);
+    }
+  }
+  if (m.commit) {
+    PackStr(pk, "commit");
+    pk.pack(true);
+  }
+}
 void EncodeBody(Packer& pk, const AbortRequest& m) { EncodeTxnOnly(pk, m); }
 void PackStrArray(Packer& pk, const std::vector<std::string>& v) {
   pk.pack_array(static_cast<uint32_t>(v.size()));
@@ -297,6 +330,7 @@ void EncodeBody(Packer& pk, const Reply& r) {
   n += r.status.has_value();
   n += !r.failpoints.empty();
   n += r.in_doubt.has_value();
+  n += r.results.has_value();
   pk.pack_map(n);
   PackStr(pk, "code");
   pk.pack(static_cast<uint32_t>(r.code));
@@ -348,6 +382,21 @@ void EncodeBody(Packer& pk, const Reply& r) {
     PackStr(pk, "failpoints");
     pk.pack_array(static_cast<uint32_t>(r.failpoints.size()));
     for (const FailPointState& f : r.failpoints) EncodeFailPointState(pk, f);
+  }
+  if (r.results) {
+    PackStr(pk, "results");
+    pk.pack_array(static_cast<uint32_t>(r.results->size()));
+    for (const ExecResult& e : *r.results) {
+      pk.pack_map((e.found ? 1 : 0) + (e.value ? 1 : 0));
+      if (e.found) {
+        PackStr(pk, "found");
+        pk.pack(*e.found);
+      }
+      if (e.value) {
+        PackStr(pk, "value");
+        PackBin(pk, *e.value);
+      }
+    }
   }
   if (r.in_doubt) {
     PackStr(pk, "in_doubt");
@@ -681,6 +730,22 @@ Status DecodeReply(const Fields& f, Reply* r) {
       KV2PC_RETURN_IF_ERROR(DecodeFailPointState(a->ptr[i], &r->failpoints[i]));
     }
   }
+  if ((o = Present(f, "results")) != nullptr) {
+    KV2PC_RETURN_IF_ERROR(GetArray(*o, "results", &a));
+    r->results.emplace(a->size);
+    for (uint32_t i = 0; i < a->size; i++) {
+      KV2PC_ASSIGN_OR_RETURN(Fields ef, Fields::From(a->ptr[i]));
+      ExecResult& e = (*r->results)[i];
+      if (const msgpack::object* x = Present(ef, "found"); x != nullptr) {
+        if (x->type != msgpack::type::BOOLEAN) return Malformed("found is not a bool");
+        e.found = x->via.boolean;
+      }
+      if (const msgpack::object* x = Present(ef, "value"); x != nullptr) {
+        e.value.emplace();
+        KV2PC_RETURN_IF_ERROR(GetBytes(*x, "value", &*e.value));
+      }
+    }
+  }
   if ((o = Present(f, "in_doubt")) != nullptr) {
     KV2PC_RETURN_IF_ERROR(GetArray(*o, "in_doubt", &a));
     r->in_doubt.emplace(a->size);
@@ -725,6 +790,47 @@ Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
       KV2PC_RETURN_IF_ERROR(OptionalTxn(f, &m.txn));
       KV2PC_RETURN_IF_ERROR(RequiredBytes(f, "key", &m.key));
       KV2PC_RETURN_IF_ERROR(RequiredBytes(f, "value", &m.value));
+      return MessageBody(std::move(m));
+    }
+    case MsgType::kExec: {
+      ExecRequest m;
+      KV2PC_RETURN_IF_ERROR(OptionalTxn(f, &m.txn));
+      if (const msgpack::object* o = Present(f, "ts"); o != nullptr) {
+        uint64_t ts;
+        KV2PC_RETURN_IF_ERROR(GetUint(*o, "ts", UINT64_MAX, &ts));
+        m.ts = ts;
+      }
+      KV2PC_RETURN_IF_ERROR(OptionalBool(f, "commit", &m.commit));
+      const msgpack::object* o = f.Find("ops");
+      if (o == nullptr) return Malformed("missing field ops");
+      const msgpack::object_array* a = nullptr;
+      KV2PC_RETURN_IF_ERROR(GetArray(*o, "ops", &a));
+      if (a->size > kMaxExecOps) {
+        return Malformed("EXEC has " + std::to_string(a->size) + " operations; the limit is " +
+                         std::to_string(kMaxExecOps));
+      }
+      m.ops.resize(a->size);
+      for (uint32_t i = 0; i < a->size; i++) {
+        KV2PC_ASSIGN_OR_RETURN(Fields of, Fields::From(a->ptr[i]));
+        ExecOp& op = m.ops[i];
+        std::string kind;
+        const msgpack::object* k = of.Find("op");
+        if (k == nullptr) return Malformed("EXEC operation " + std::to_string(i) + " has no op");
+        KV2PC_RETURN_IF_ERROR(GetString(*k, "op", &kind));
+        if (kind == "get") {
+          op.kind = ExecOp::Kind::kGet;
+        } else if (kind == "put") {
+          op.kind = ExecOp::Kind::kPut;
+          KV2PC_RETURN_IF_ERROR(RequiredBytes(of, "value", &op.value));
+        } else if (kind == "delete") {
+          op.kind = ExecOp::Kind::kDelete;
+        } else {
+          return Malformed("EXEC operation " + std::to_string(i) + ": op is \"" +
+                           PrintableBytes(kind, 20) + "\", not get, put or delete");
+        }
+        KV2PC_RETURN_IF_ERROR(RequiredBytes(of, "key", &op.key));
+        KV2PC_RETURN_IF_ERROR(OptionalBool(of, "for_update", &op.for_update));
+      }
       return MessageBody(std::move(m));
     }
     case MsgType::kDelete: {
@@ -834,6 +940,7 @@ bool KnownType(uint64_t t) {
     case MsgType::kDelete:
     case MsgType::kCommit:
     case MsgType::kAbort:
+    case MsgType::kExec:
     case MsgType::kRead:
     case MsgType::kWrite:
     case MsgType::kPrepare:

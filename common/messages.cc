@@ -140,6 +140,7 @@ MsgType Message::type() const {
         if constexpr (std::is_same_v<T, DeleteRequest>) return MsgType::kDelete;
         if constexpr (std::is_same_v<T, CommitRequest>) return MsgType::kCommit;
         if constexpr (std::is_same_v<T, AbortRequest>) return MsgType::kAbort;
+        if constexpr (std::is_same_v<T, ExecRequest>) return MsgType::kExec;
         if constexpr (std::is_same_v<T, ReadRequest>) return MsgType::kRead;
         if constexpr (std::is_same_v<T, WriteRequest>) return MsgType::kWrite;
         if constexpr (std::is_same_v<T, PrepareRequest>) return MsgType::kPrepare;
@@ -172,6 +173,8 @@ std::string_view MsgTypeName(MsgType type) {
       return "COMMIT";
     case MsgType::kAbort:
       return "ABORT";
+    case MsgType::kExec:
+      return "EXEC";
     case MsgType::kRead:
       return "READ";
     case MsgType::kWrite:

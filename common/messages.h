@@ -30,6 +30,7 @@ enum class MsgType : uint8_t {
   kDelete = 4,  // delete a key
   kCommit = 5,  // commit a transaction (runs two-phase commit)
   kAbort = 6,   // abort a transaction
+  kExec = 7,    // several operations of a transaction in one request, optionally its commit
   // Coordinator -> participant.
   kRead = 16,          // read a key under a shared lock
   kWrite = 17,         // buffer a write (or delete) under an exclusive lock
@@ -132,6 +133,38 @@ struct DeleteRequest {
 
 struct CommitRequest {
   TxnId txn;  // "txn": required
+};
+
+// One operation of an EXEC: a map {"op": "get"|"put"|"delete", "key": bin, "value": bin (put),
+// "for_update": bool (get, optional)}.
+struct ExecOp {
+  enum class Kind : uint8_t { kGet, kPut, kDelete };
+  Kind kind = Kind::kGet;
+  std::string key;
+  std::string value;  // put only
+  bool for_update = false;
+  bool operator==(const ExecOp&) const = default;
+};
+
+// EXEC: a transaction's operations in one request (docs/protocol.md 5.6b). Without "txn" it
+// begins a new transaction first (as BEGIN, keeping "ts" if given); the operations run in
+// order per participant and in parallel across participants; with "commit" the transaction
+// then commits, and writes that no later GET of the same request depends on travel with the
+// PREPARE (one round trip instead of two). At most kMaxExecOps operations.
+struct ExecRequest {
+  std::optional<TxnId> txn;    // "txn", optional
+  std::optional<uint64_t> ts;  // "ts": uint, optional, only without "txn"
+  std::vector<ExecOp> ops;     // "ops": [op map...]
+  bool commit = false;         // "commit": bool, optional
+};
+inline constexpr size_t kMaxExecOps = 1000;
+
+// The answer to one EXEC operation (Reply.results, in the order of "ops"): {"found": bool,
+// "value": bin} for a get, {} for a put or delete.
+struct ExecResult {
+  std::optional<bool> found;
+  std::optional<std::string> value;
+  bool operator==(const ExecResult&) const = default;
 };
 
 struct AbortRequest {
@@ -319,6 +352,7 @@ struct Reply {
   std::optional<NodeStatus> status;         // "status": map, STATUS
   std::vector<FailPointState> failpoints;   // "failpoints": [map], FAILPOINT (armed points)
   std::optional<std::vector<InDoubtTxn>> in_doubt;  // "in_doubt": [map], IN_DOUBT
+  std::optional<std::vector<ExecResult>> results;   // "results": [map], EXEC
 
   bool ok() const { return code == ErrorCode::kOk; }
   static Reply Error(ErrorCode code, std::string error) {
@@ -336,9 +370,10 @@ struct Reply {
 
 using MessageBody =
     std::variant<BeginRequest, GetRequest, PutRequest, DeleteRequest, CommitRequest, AbortRequest,
-                 ReadRequest, WriteRequest, PrepareRequest, DecideCommitRequest, DecideAbortRequest,
-                 QueryOutcomeRequest, AbortNoticeRequest, HeuristicReportRequest, PingRequest,
-                 StatusRequest, FailPointRequest, InDoubtRequest, ResolveRequest, Reply>;
+                 ExecRequest, ReadRequest, WriteRequest, PrepareRequest, DecideCommitRequest,
+                 DecideAbortRequest, QueryOutcomeRequest, AbortNoticeRequest,
+                 HeuristicReportRequest, PingRequest, StatusRequest, FailPointRequest,
+                 InDoubtRequest, ResolveRequest, Reply>;
 
 struct Message {
   uint64_t request_id = 0;

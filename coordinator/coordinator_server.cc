@@ -215,6 +215,8 @@ void CoordinatorServer::Dispatch(Message msg, ReplyToPtr to) {
                    std::move(to));
         } else if constexpr (std::is_same_v<T, DeleteRequest>) {
           HandleOp(b.txn, std::move(b.key), std::optional<std::string>(), std::move(to));
+        } else if constexpr (std::is_same_v<T, ExecRequest>) {
+          HandleExec(std::move(b), std::move(to));
         } else if constexpr (std::is_same_v<T, CommitRequest>) {
           HandleCommit(b.txn, std::move(to));
         } else if constexpr (std::is_same_v<T, AbortRequest>) {
@@ -359,6 +361,7 @@ void CoordinatorServer::RunOp(Txn* t, std::string key,
   uint32_t seq = t->participants[p]++;
   MessageBody body;
   if (write) {
+    t->writers.insert(p);
     body = WriteRequest{t->id, std::move(key), std::move(*write), seq, t->ts};
   } else {
     body = ReadRequest{t->id, std::move(key), seq, t->ts, for_update};
@@ -372,29 +375,7 @@ void CoordinatorServer::OnOpReply(const TxnId& id, size_t participant, Result<Re
   auto it = txns_.find(id);
   if (it == txns_.end()) return;  // aborted meanwhile; its client was answered
   Txn* t = it->second.get();
-  if (!r.ok()) {
-    ErrorCode code =
-        r.status().IsTimedOut() ? ErrorCode::kTimeout : ErrorCode::kParticipantUnavailable;
-    Reply e =
-        Reply::Error(code, r.status().message() + "; transaction " + id.ToString() + " aborted");
-    e.reason = AbortReason::kParticipantUnavailable;
-    Abort(t, e);
-    return;
-  }
-  if (!r->ok()) {
-    // The participant refused the operation and has rolled back its part: the transaction
-    // is over. The client hears ABORTED with the participant's reason (OPERATION_FAILED when
-    // it gave none) and its words, whatever code it used.
-    AbortReason reason =
-        r->reason != AbortReason::kNone ? r->reason : AbortReason::kOperationFailed;
-    std::string why = r->code == ErrorCode::kAborted
-                          ? r->error
-                          : participants_.peer_name(participant) +
-                                " refused: " + std::string(ErrorCodeName(r->code)) + ": " +
-                                r->error;
-    Abort(t, Reply::AbortedBecause(reason, why));
-    return;
-  }
+  if (AbortIfOpFailed(t, participant, r)) return;
   Reply ok;
   ok.txn = id;
   if (r->found) {  // a READ's answer
@@ -410,6 +391,33 @@ void CoordinatorServer::OnOpReply(const TxnId& id, size_t participant, Result<Re
   t->client.reset();
   t->last_activity = EventLoop::Now();
   Send(client, ok);
+}
+
+bool CoordinatorServer::AbortIfOpFailed(Txn* t, size_t participant, const Result<Reply>& r) {
+  if (!r.ok()) {
+    ErrorCode code =
+        r.status().IsTimedOut() ? ErrorCode::kTimeout : ErrorCode::kParticipantUnavailable;
+    Reply e =
+        Reply::Error(code, r.status().message() + "; transaction " + t->id.ToString() + " aborted");
+    e.reason = AbortReason::kParticipantUnavailable;
+    Abort(t, e);
+    return true;
+  }
+  if (!r->ok()) {
+    // The participant refused the operation and has rolled back its part: the transaction
+    // is over. The client hears ABORTED with the participant's reason (OPERATION_FAILED when
+    // it gave none) and its words, whatever code it used.
+    AbortReason reason =
+        r->reason != AbortReason::kNone ? r->reason : AbortReason::kOperationFailed;
+    std::string why = r->code == ErrorCode::kAborted
+                          ? r->error
+                          : participants_.peer_name(participant) +
+                                " refused: " + std::string(ErrorCodeName(r->code)) + ": " +
+                                r->error;
+    Abort(t, Reply::AbortedBecause(reason, why));
+    return true;
+  }
+  return false;
 }
 
 void CoordinatorServer::HandleCommit(const TxnId& id, ReplyToPtr to) {
@@ -431,7 +439,15 @@ void CoordinatorServer::StartCommit(Txn* t) {
   }
   t->state = State::kPreparing;
   TxnId id = t->id;
-  for (const auto& [p, ops] : t->participants) t->votes_pending.insert(p);
+  for (const auto& [p, ops] : t->participants) {
+    // Read-only participants release their locks when they vote. Pipelined writes take locks
+    // with the PREPARE, so those voters go second, once every lock is held (exec.cc).
+    if (!t->pipelined.empty() && !t->writers.count(p)) {
+      t->deferred_readers.insert(p);
+    } else {
+      t->votes_pending.insert(p);
+    }
+  }
   failpoints_.At("coordinator.before_prepare_sent", [this, id] { SendPrepares(id); });
 }
 
@@ -443,11 +459,8 @@ void CoordinatorServer::SendPrepares(const TxnId& id) {
   std::vector<std::string> names;
   for (const auto& [p, ops] : t->participants) names.push_back(participants_.peer_name(p));
   t->holding_votes = true;  // until the fail point below lets them be counted (at once if off)
-  for (const auto& [p, ops] : t->participants) {
-    size_t peer = p;
-    participants_.Call(peer, PrepareRequest{id, ops, names}, options_.vote_timeout,
-                       [this, id, peer](Result<Reply> r) { OnVote(id, peer, std::move(r)); });
-  }
+  const std::set<size_t> first = t->votes_pending;
+  for (size_t p : first) SendPrepare(t, p, names);
   failpoints_.At("coordinator.after_prepare_sent", [this, id] { ReleaseVotes(id); });
 }
 
@@ -487,6 +500,17 @@ void CoordinatorServer::OnVote(const TxnId& id, size_t participant, Result<Reply
   if (*r->vote == Vote::kYes) t->yes_voters.insert(participant);
   t->votes_pending.erase(participant);
   if (!t->votes_pending.empty()) return;
+  if (!t->deferred_readers.empty()) {
+    // Every writer voted YES with its locks held: now the read-only participants may vote
+    // (and release theirs).
+    std::vector<std::string> names;
+    for (const auto& [p, ops] : t->participants) names.push_back(participants_.peer_name(p));
+    t->votes_pending = std::move(t->deferred_readers);
+    t->deferred_readers.clear();
+    const std::set<size_t> second = t->votes_pending;
+    for (size_t p : second) SendPrepare(t, p, names);
+    return;
+  }
 
   if (t->yes_voters.empty()) {
     // Every participant was read-only: nothing to decide durably (C2).
@@ -652,7 +676,8 @@ void CoordinatorServer::Abort(Txn* t, Reply reply) {
   const bool voting = t->state == State::kPreparing;
   ReplyToPtr client = std::move(t->client);
   AbortReason reason = reply.code == ErrorCode::kOk ? AbortReason::kClientAbort : reply.reason;
-  Finish(id, Finished{false, reason});  // t is gone
+  if (reply.code != ErrorCode::kOk) reply.ts = t->ts;  // for a retry that keeps its age
+  Finish(id, Finished{false, reason});                 // t is gone
   reply.txn = id;
   auto tell = [this, id, touched, client, reply](bool participants) {
     for (size_t p : participants ? touched : std::vector<size_t>{}) {

@@ -126,6 +126,22 @@ class CoordinatorServer {
     // Votes that arrived while coordinator.after_prepare_sent holds them (pause).
     bool holding_votes = false;
     std::vector<std::pair<size_t, Result<Reply>>> held_votes;
+    // Participants that were sent a WRITE (or will be, with the PREPARE).
+    std::set<size_t> writers;
+    // EXEC with commit: writes sent right before the PREPARE, in the same frame (exec.cc).
+    std::map<size_t, std::vector<ExecOp>> pipelined;
+    // Participants without writes whose PREPARE waits until every writer has voted (exec.cc,
+    // "Read-only participants after pipelined writes").
+    std::set<size_t> deferred_readers;
+    struct Exec {
+      std::vector<ExecOp> ops;
+      std::vector<ExecResult> results;
+      bool commit = false;
+      std::map<size_t, std::deque<size_t>> queue;  // participant -> indexes of ops to send
+      size_t running = 0;                          // participants whose share is not done
+    };
+    std::unique_ptr<Exec> exec;  // the EXEC request being worked on, if any
+    bool began_by_exec = false;  // the EXEC began it: its reply carries ts
   };
   struct Finished {
     bool committed;
@@ -146,6 +162,17 @@ class CoordinatorServer {
                 std::optional<std::optional<std::string>> write, ReplyToPtr to,
                 bool for_update = false);
   void HandleCommit(const TxnId& id, ReplyToPtr to);
+  // EXEC (exec.cc): the operations, per participant in order and across participants in
+  // parallel, then the commit if asked.
+  void HandleExec(ExecRequest req, ReplyToPtr to);
+  void SendNextExecOp(Txn* t, size_t participant);
+  void OnExecOpReply(const TxnId& id, size_t participant, size_t index, Result<Reply> r);
+  void ExecOpsDone(Txn* t);
+  // A READ/WRITE failed (no answer, or refused): aborts t, answering its client, and returns
+  // true; false when r is an OK reply.
+  bool AbortIfOpFailed(Txn* t, size_t participant, const Result<Reply>& r);
+  // PREPARE (after any pipelined writes) to `participant`, counting its vote in OnVote.
+  void SendPrepare(Txn* t, size_t participant, const std::vector<std::string>& names);
   void HandleAbort(const TxnId& id, ReplyToPtr to);
   void HandleQueryOutcome(const TxnId& id, const ReplyToPtr& to);
   void HandleStatus(const StatusRequest& req, const ReplyToPtr& to);

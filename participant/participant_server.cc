@@ -196,12 +196,25 @@ void ParticipantServer::Dispatch(Message msg, ReplyToPtr to) {
   std::visit(
       [&](auto&& body) {
         using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, ReadRequest>) {
-          HandleRead(body, std::move(to));
-        } else if constexpr (std::is_same_v<T, WriteRequest>) {
-          HandleWrite(std::move(body), std::move(to));
-        } else if constexpr (std::is_same_v<T, PrepareRequest>) {
-          HandlePrepare(body, std::move(to));
+        if constexpr (std::is_same_v<T, ReadRequest> || std::is_same_v<T, WriteRequest> ||
+                      std::is_same_v<T, PrepareRequest>) {
+          // A coordinator may send the next operations of a transaction (and its PREPARE)
+          // before this one's answer, e.g. pipelined writes (coordinator/exec.cc). While an
+          // operation of the transaction waits for a lock, they wait behind it, in order.
+          if (auto it = txns_.find(body.txn);
+              it != txns_.end() && it->second->waiting_op != nullptr) {
+            it->second->queued.push_back([this, b = std::move(body), to = std::move(to)]() mutable {
+              Dispatch(Message{0, std::move(b)}, std::move(to));
+            });
+            return;
+          }
+          if constexpr (std::is_same_v<T, ReadRequest>) {
+            HandleRead(body, std::move(to));
+          } else if constexpr (std::is_same_v<T, WriteRequest>) {
+            HandleWrite(std::move(body), std::move(to));
+          } else {
+            HandlePrepare(body, std::move(to));
+          }
         } else if constexpr (std::is_same_v<T, DecideCommitRequest>) {
           HandleDecideCommit(body, std::move(to));
         } else if constexpr (std::is_same_v<T, DecideAbortRequest>) {
@@ -374,6 +387,7 @@ void ParticipantServer::LockThen(Transaction* t, const std::string& key, LockMod
         loop_.Cancel(it->second->lock_timer);
         it->second->waiting_op.reset();
         proceed(to);
+        RunQueued(id);
       },
       &wound);
   if (acquired == LockManager::Acquired::kGranted) {
@@ -751,10 +765,25 @@ void ParticipantServer::AbortTxn(Transaction* t, AbortReason reason, const std::
     r.error = why;
     for (auto& w : t->vote_waiters) SendVote(w, r);
   }
+  auto queued = std::move(t->queued);
   txns_.erase(id);  // t is gone from here on
   locks_.ReleaseAll(id);
   Forget(id, false, reason);
   aborted_[reason]++;
+  // Requests that waited behind the parked one now find the transaction aborted and say so.
+  for (auto& q : queued) q();
+}
+
+void ParticipantServer::RunQueued(const TxnId& id) {
+  for (;;) {
+    auto it = txns_.find(id);
+    if (it == txns_.end() || it->second->waiting_op != nullptr || it->second->queued.empty()) {
+      return;
+    }
+    auto next = std::move(it->second->queued.front());
+    it->second->queued.pop_front();
+    next();  // may park again (then the rest keep waiting) or end the transaction
+  }
 }
 
 void ParticipantServer::HandleStatus(const StatusRequest& req, ReplyToPtr to) {

@@ -135,6 +135,8 @@ class ParticipantServer {
   void LockThen(Transaction* t, const std::string& key, LockMode mode, ReplyToPtr to,
                 std::function<void(const ReplyToPtr&)> proceed);
   void ParkOnLock(Transaction* t, const std::string& key, ReplyToPtr to);
+  // Runs the requests that waited behind a parked operation of `id`, until one parks again.
+  void RunQueued(const TxnId& id);
   // Logs PREPARE for an ACTIVE transaction with writes (after participant.before_prepare_logged)
   // and answers `to` with the vote once it is durable.
   void LogPrepare(const TxnId& id, ReplyToPtr to);

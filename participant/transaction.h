@@ -31,6 +31,8 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -63,6 +65,9 @@ struct Transaction {
   // An operation parked on a lock, and the timer that bounds its wait.
   ReplyToPtr waiting_op;
   EventLoop::TimerId lock_timer = 0;
+  // Requests of this transaction (READ, WRITE, PREPARE) that arrived while waiting_op waits:
+  // run in arrival order once it is granted, or, if the transaction aborts, answered with that.
+  std::deque<std::function<void()>> queued;
   // PREPARE requests (first and repeats) answered when the PREPARE record is durable.
   std::vector<ReplyToPtr> vote_waiters;
   EventLoop::Clock::time_point prepared_at{};
