@@ -640,7 +640,7 @@ void CoordinatorServer::LogEnd(const TxnId& id) {
   if (it == txns_.end()) return;
   // Everyone knows: the decision may be forgotten. END need not be forced: if it is lost,
   // recovery re-sends a COMMIT that participants acknowledge again.
-  Result<Lsn> end = log_->Append(wal::kEnd, wal::EndRecord{id}.Encode());
+  Result<Lsn> end = log_->AppendLazy(wal::kEnd, wal::EndRecord{id}.Encode());
   if (!end.ok()) spdlog::warn("cannot log END of {}: {}", id.ToString(), end.status().ToString());
   if (it->second->recovered) {
     spdlog::info("{}: every participant acknowledged COMMIT", id.ToString());

@@ -639,7 +639,7 @@ void ParticipantServer::DecideAbort(const TxnId& id, ReplyToPtr ack_to, const st
 
 void ParticipantServer::CommitPrepared(Transaction* t, const ReplyToPtr& ack_to) {
   wal::CommitRecord rec{t->id};
-  Result<Lsn> lsn = log_->Append(wal::kCommit, rec.Encode());
+  Result<Lsn> lsn = log_->AppendLazy(wal::kCommit, rec.Encode());
   if (!lsn.ok()) {
     // We cannot record the outcome: stay PREPARED (I2); the coordinator retries.
     spdlog::error("cannot log COMMIT of {}: {}", t->id.ToString(), lsn.status().ToString());
@@ -748,7 +748,7 @@ void ParticipantServer::AbortTxn(Transaction* t, AbortReason reason, const std::
   if (t->state == TxnState::kPreparing || t->state == TxnState::kPrepared) {
     // Presumed abort: the ABORT record need not be forced; if it is lost, the transaction
     // is in doubt after a restart and the coordinator answers ABORTED.
-    Result<Lsn> lsn = log_->Append(wal::kAbort, wal::AbortRecord{id}.Encode());
+    Result<Lsn> lsn = log_->AppendLazy(wal::kAbort, wal::AbortRecord{id}.Encode());
     if (!lsn.ok()) {
       spdlog::warn("cannot log ABORT of {}: {}", id.ToString(), lsn.status().ToString());
       if (logged != nullptr) *logged = lsn.status();

@@ -154,6 +154,14 @@ Status Log::StartSegment(Lsn first_lsn, uint64_t min_size) {
 }
 
 Result<Lsn> Log::Append(uint8_t type, std::string_view payload) {
+  return AppendRecord(type, payload, /*force=*/true);
+}
+
+Result<Lsn> Log::AppendLazy(uint8_t type, std::string_view payload) {
+  return AppendRecord(type, payload, /*force=*/false);
+}
+
+Result<Lsn> Log::AppendRecord(uint8_t type, std::string_view payload, bool force) {
   if (type == 0) return Status::InvalidArgument("WAL record type 0 is reserved");
   if (payload.size() > kMaxPayloadSize) {
     return Status::InvalidArgument("WAL record payload of " + std::to_string(payload.size()) +
@@ -161,7 +169,7 @@ Result<Lsn> Log::Append(uint8_t type, std::string_view payload) {
                                    std::to_string(kMaxPayloadSize));
   }
   Lsn lsn;
-  bool was_empty;
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!failure_.ok()) return failure_;
@@ -171,10 +179,14 @@ Result<Lsn> Log::Append(uint8_t type, std::string_view payload) {
     EncodeRecord(&buffer_, type, lsn, durable_lsn_.load(std::memory_order_relaxed), payload);
     buffer_sizes_.push_back(static_cast<uint32_t>(kRecordHeaderSize + payload.size()));
     last_lsn_ = lsn;
-    was_empty = buffer_sizes_.size() == 1;
+    // The flusher sleeps while there is nothing forced: wake it for the first forced record,
+    // and for the first lazy one (to start its lazy_flush_delay clock).
+    const bool was_empty = buffer_sizes_.size() == 1;
+    if (was_empty && !force) lazy_since_ = std::chrono::steady_clock::now();
+    wake = (force && !forced_) || was_empty;
+    forced_ = forced_ || force;
   }
-  // The flusher waits only while the buffer is empty; otherwise it will look again anyway.
-  if (was_empty) work_cv_.notify_one();
+  if (wake) work_cv_.notify_one();
   return lsn;
 }
 
@@ -194,6 +206,10 @@ Status Log::WaitDurable(Lsn lsn) {
     return Status::InvalidArgument("WaitDurable(" + std::to_string(lsn) +
                                    "): beyond the last LSN " + std::to_string(last_lsn_));
   }
+  if (durable_lsn_.load() < lsn && !forced_) {  // lazy records: flush them now
+    forced_ = true;
+    work_cv_.notify_one();
+  }
   durable_cv_.wait(lock, [&] { return durable_lsn_.load() >= lsn || !failure_.ok(); });
   // Records that became durable before a failure stay durable.
   return durable_lsn_.load() >= lsn ? Status::OK() : failure_;
@@ -207,8 +223,22 @@ void Log::FlusherMain() {
     Lsn last_lsn;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [&] { return !buffer_sizes_.empty() || stopping_ || failed_.load(); });
+      // Flush when something forced is there, or the oldest lazy record has waited long enough.
+      for (;;) {
+        if (stopping_ || failed_.load()) break;
+        if (buffer_sizes_.empty()) {
+          // Nothing to write: a WaitDurable that set forced_ waits for the batch just written.
+          forced_ = false;
+          work_cv_.wait(lock);
+          continue;
+        }
+        if (forced_) break;
+        const auto due = lazy_since_ + options_.lazy_flush_delay;
+        if (std::chrono::steady_clock::now() >= due) break;
+        work_cv_.wait_until(lock, due);
+      }
       if (failed_.load() || buffer_sizes_.empty()) return;  // (I9), or stopping with nothing left
+      forced_ = false;
       // Take everything appended so far; the swap hands our emptied buffers' capacity back.
       batch.clear();
       sizes.clear();

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -176,6 +177,42 @@ TEST_F(LogTest, OnDurableIsCalledAfterDurableLsnAdvances) {
   log.reset();  // joins the flusher: its last callback has returned
   EXPECT_GE(calls.load(), 1);
   EXPECT_EQ(lsn, seen.load());
+}
+
+TEST_F(LogTest, LazyRecordsWaitForAForcedOneOrAWaiter) {
+  LogOptions o = Options();
+  o.lazy_flush_delay = std::chrono::hours(1);  // only a forced record or a waiter flushes
+  std::unique_ptr<Log> log = MustOpen(o);
+  Lsn lazy1 = *log->AppendLazy(1, "lazy-1");
+  Lsn lazy2 = *log->AppendLazy(1, "lazy-2");
+  EXPECT_EQ(log->durable_lsn(), 0u) << "a lazy record alone starts no write";
+  // A forced record takes the lazy ones with it, in LSN order.
+  Lsn forced = *log->Append(2, "forced");
+  ASSERT_TRUE(log->WaitDurable(forced).ok());
+  EXPECT_GE(log->durable_lsn(), lazy2);
+  EXPECT_LT(lazy1, lazy2);
+  // A waiter on a lazy record flushes it (with a one-hour delay, nothing else would).
+  Lsn lazy3 = *log->AppendLazy(1, "lazy-3");
+  ASSERT_TRUE(log->WaitDurable(lazy3).ok());
+  EXPECT_GE(log->durable_lsn(), lazy3);
+  log.reset();
+  std::vector<Rec> records = Reopen(o);
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[0].payload, "lazy-1");
+  EXPECT_EQ(records[2].payload, "forced");
+  EXPECT_EQ(records[3].payload, "lazy-3");
+}
+
+TEST_F(LogTest, LazyRecordIsFlushedByItselfAfterTheDelay) {
+  LogOptions o = Options();
+  o.lazy_flush_delay = std::chrono::milliseconds(5);
+  std::unique_ptr<Log> log = MustOpen(o);
+  Lsn lsn = *log->AppendLazy(1, "lazy");
+  // No waiter and nothing forced: the flusher's own clock must write it (bounded wait).
+  for (int i = 0; i < 1000 && log->durable_lsn() < lsn; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(log->durable_lsn(), lsn);
 }
 
 TEST_F(LogTest, SegmentsRotateWhenFullAndAreNamedByTheirFirstLsn) {
