@@ -1,10 +1,12 @@
 // See event_loop.h.
 #include "common/event_loop.h"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -39,11 +41,28 @@ EventLoop::EventLoop() {
 }
 
 void EventLoop::AddSocket(zmq::socket_t* socket, std::function<void()> on_readable) {
-  sources_.push_back(Source{socket, -1, std::move(on_readable)});
+  int fd = socket->get(zmq::sockopt::fd);
+  sources_.push_back(Source{socket, fd, std::move(on_readable)});
 }
 
 void EventLoop::AddFd(int fd, std::function<void()> on_readable) {
   sources_.push_back(Source{nullptr, fd, std::move(on_readable)});
+}
+
+void EventLoop::RecheckSocket(zmq::socket_t* socket) {
+  for (Source& s : sources_) {
+    if (s.socket == socket) s.check = true;
+  }
+}
+
+void EventLoop::CheckSocket(Source* s) {
+  s->check = false;
+  try {
+    // Processes the socket's pending commands, which also clears its ZMQ_FD.
+    s->ready = (s->socket->get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+  } catch (const zmq::error_t&) {
+    s->ready = true;  // let the handler meet the error
+  }
 }
 
 EventLoop::TimerId EventLoop::RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) {
@@ -84,26 +103,42 @@ void EventLoop::RunDueTimers() {
 }
 
 void EventLoop::Run() {
-  std::vector<zmq::pollitem_t> items;
+  std::vector<pollfd> fds;
   while (!stop_) {
-    items.clear();
-    for (const auto& s : sources_) {
-      items.push_back(
-          zmq::pollitem_t{s.socket != nullptr ? s.socket->handle() : nullptr, s.fd, ZMQ_POLLIN, 0});
+    bool any_ready = false;
+    for (Source& s : sources_) {
+      if (s.socket != nullptr && s.check) CheckSocket(&s);
+      any_ready |= s.socket != nullptr && s.ready;
     }
-    std::chrono::milliseconds timeout(-1);
-    if (!timers_.empty()) {
+    int timeout_ms = -1;
+    if (any_ready) {
+      timeout_ms = 0;
+    } else if (!timers_.empty()) {
       auto d = std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first.first - Now());
-      timeout = std::max(d, std::chrono::milliseconds(0));
+      timeout_ms = static_cast<int>(std::clamp<int64_t>(d.count(), 0, INT32_MAX));
     }
-    try {
-      zmq::poll(items.data(), items.size(), timeout);
-    } catch (const zmq::error_t& e) {
-      if (e.num() == EINTR) continue;
-      KV2PC_CHECK(false, std::string("zmq::poll: ") + e.what());
+    fds.clear();
+    for (const Source& s : sources_) fds.push_back(pollfd{s.fd, POLLIN, 0});
+    if (poll(fds.data(), fds.size(), timeout_ms) < 0) {
+      KV2PC_CHECK(errno == EINTR, std::string("poll: ") + std::strerror(errno));
+      continue;
     }
-    for (size_t i = 0; i < items.size() && !stop_; i++) {
-      if (items[i].revents & ZMQ_POLLIN) sources_[i].fn();
+    for (size_t i = 0; i < sources_.size(); i++) {
+      Source& s = sources_[i];
+      if ((fds[i].revents & (POLLIN | POLLERR | POLLHUP)) == 0) continue;
+      if (s.socket != nullptr) {
+        CheckSocket(&s);  // signalled: what does it have?
+      } else {
+        s.ready = true;
+      }
+    }
+    // Handlers may add sources (RpcClient::AddPeer); index, do not iterate by reference.
+    for (size_t i = 0; i < sources_.size() && !stop_; i++) {
+      if (!sources_[i].ready) continue;
+      sources_[i].ready = false;
+      // A socket's handler reads a bounded batch and receiving takes its signal: look again.
+      if (sources_[i].socket != nullptr) sources_[i].check = true;
+      sources_[i].fn();
     }
     RunDueTimers();
     RunIterationEndHooks();

@@ -1,5 +1,11 @@
 // A single-threaded reactor for kv2pc servers: ZeroMQ sockets, plain file descriptors and
-// timers, dispatched from one zmq::poll loop.
+// timers, dispatched from one poll(2) loop.
+//
+// ZeroMQ sockets are watched through their ZMQ_FD, as libzmq documents: that descriptor only
+// says "the socket has commands to process", so readiness is read from ZMQ_EVENTS, and only for
+// sockets that may have changed: signalled, just handled, or sent on (RecheckSocket). zmq_poll
+// would ask ZMQ_EVENTS of every socket twice per turn (two syscalls each on this kernel); on a
+// coordinator with one socket per participant that was most of the loop's system calls.
 //
 // Why one thread: a server's state (transactions, locks, pending requests) is touched only
 // from its loop, so it needs no locks, and many requests are in flight at once because no
@@ -53,6 +59,9 @@ class EventLoop {
   // `on_readable` runs when the socket has a message; it should read what is there (up to a
   // batch) without blocking. The socket must outlive the loop's use of it.
   void AddSocket(zmq::socket_t* socket, std::function<void()> on_readable);
+  // Call after sending on a socket given to AddSocket: libzmq may have taken the socket's
+  // readiness signal while sending, so its ZMQ_EVENTS is read again before the loop waits.
+  void RecheckSocket(zmq::socket_t* socket);
   void AddFd(int fd, std::function<void()> on_readable);
 
   TimerId RunAfter(std::chrono::milliseconds delay, std::function<void()> fn);
@@ -86,9 +95,13 @@ class EventLoop {
 
   struct Source {
     zmq::socket_t* socket;  // or nullptr for a plain fd
-    int fd;
+    int fd;                 // the plain fd, or the socket's ZMQ_FD
     std::function<void()> fn;
+    bool check = true;   // socket: read ZMQ_EVENTS before waiting
+    bool ready = false;  // socket: has a message to read; fd: readable
   };
+  // Reads ZMQ_EVENTS of a socket source marked `check`.
+  void CheckSocket(Source* s);
   std::vector<Source> sources_;
   // Pending timers by (deadline, id); a cancelled one is erased at once (the servers cancel
   // one per completed RPC, so leaving them to expire would keep ~10 s worth of them).

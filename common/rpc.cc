@@ -70,6 +70,7 @@ void RpcClient::Flush() {
 void RpcClient::FlushOutbox(size_t peer) {
   Peer& p = *peers_[peer];
   if (p.outbox.empty()) return;
+  loop_->RecheckSocket(&p.socket);
   if (p.backlog.empty() && SendDealer(p.socket, p.outbox).ok()) {
     frames_sent_++;
     requests_sent_ += p.outbox_ids.size();
@@ -107,6 +108,7 @@ void RpcClient::FlushBacklog(size_t peer) {
       p.backlog.clear();
       break;
     }
+    loop_->RecheckSocket(&p.socket);
     if (SendDealer(p.socket, buffer_).ok()) {
       frames_sent_++;
       requests_sent_ += n;

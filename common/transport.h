@@ -87,6 +87,13 @@ class ReplySender {
   void Flush();
   uint64_t frames_sent() const { return frames_sent_; }
   uint64_t replies_sent() const { return replies_sent_; }
+  // True if a frame was sent since the last call (the event loop must then recheck the
+  // router: EventLoop::RecheckSocket).
+  bool TakeSent() {
+    bool sent = frames_sent_ != frames_checked_;
+    frames_checked_ = frames_sent_;
+    return sent;
+  }
 
  private:
   struct Batch {
@@ -100,6 +107,7 @@ class ReplySender {
   std::string scratch_;
   uint64_t frames_sent_ = 0;
   uint64_t replies_sent_ = 0;
+  uint64_t frames_checked_ = 0;
 };
 
 // Reads one multipart message without blocking. Returns false when there is none. Messages

@@ -166,7 +166,10 @@ Status CoordinatorServer::Start() {
   std::string endpoint = options_.bind.empty() ? self_->endpoint : options_.bind;
   KV2PC_RETURN_IF_ERROR(Bind(router_, endpoint));
   loop_.AddSocket(&router_, [this] { OnRequests(); });
-  loop_.AddIterationEndHook([this] { replies_.Flush(); });
+  loop_.AddIterationEndHook([this] {
+    replies_.Flush();
+    if (replies_.TakeSent()) loop_.RecheckSocket(&router_);
+  });
   loop_.AddFd(log_notifier_.fd(), [this] {
     log_notifier_.Drain();
     Status failure = waiters_->Poll();

@@ -162,7 +162,10 @@ Status ParticipantServer::Listen() {
     fellow_peer_[p->name] = peer;
   }
   loop_.AddSocket(&router_, [this] { OnRequests(); });
-  loop_.AddIterationEndHook([this] { replies_.Flush(); });
+  loop_.AddIterationEndHook([this] {
+    replies_.Flush();
+    if (replies_.TakeSent()) loop_.RecheckSocket(&router_);
+  });
   loop_.AddFd(log_notifier_.fd(), [this] {
     log_notifier_.Drain();
     Status failure = waiters_->Poll();

@@ -70,7 +70,10 @@ class EchoServer {
           router_, 1024, [this](Message, ReplyToPtr to) { replies_.Send(*to, Reply{}); },
           &replies_);
     });
-    loop_.AddIterationEndHook([this] { replies_.Flush(); });
+    loop_.AddIterationEndHook([this] {
+      replies_.Flush();
+      if (replies_.TakeSent()) loop_.RecheckSocket(&router_);
+    });
     thread_ = std::thread([this] { loop_.Run(); });
   }
   ~EchoServer() {

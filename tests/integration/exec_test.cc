@@ -219,7 +219,8 @@ TEST_F(ExecTest, BadInputIsRefusedBeforeAnythingRunsAndTheTransactionGoesOn) {
 
 TEST_F(ExecTest, UndecodableOperationsAreMalformed) {
   // An op name that is not get/put/delete, and a put without value, from raw msgpack.
-  for (const char* bad : {"\x94\x01\x07\x01\x81\xa3ops\x91\x82\xa2op\xa4drop\xa3key\xa1k",
+  for (const char* bad : {"\x94\x01\x07\x01\x81\xa3ops\x91\x82\xa2op\xa4"
+                          "drop\xa3key\xa1k",
                           "\x94\x01\x07\x01\x81\xa3ops\x91\x82\xa2op\xa3put\xa3key\xa1k"}) {
     auto d = DecodeMessage(bad);
     ASSERT_FALSE(d.ok());
