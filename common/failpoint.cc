@@ -47,6 +47,10 @@ const std::vector<FailPointInfo>& FailPointCatalogue() {
        "votes NO"},
       {"participant.after_prepare_logged",
        "the PREPARE record is durable (state PREPARED); the YES vote not sent yet", nullptr},
+      {"participant.before_read_only_vote",
+       "PREPARE found no writes here: the S locks are still held, the READ_ONLY vote not sent "
+       "(the read-only path: no log record, no phase 2)",
+       "votes NO instead of READ_ONLY (the transaction aborts)"},
       {"participant.before_vote_sent",
        "a vote (YES, NO or READ_ONLY, first or repeated) is about to leave",
        "drops the vote (the coordinator's --vote-timeout-ms aborts the transaction)"},

@@ -477,13 +477,37 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
   if (t->writes.empty()) {
     // Nothing to make durable and nothing to decide: drop out of phase 2.
     TxnId id = t->id;
-    locks_.ReleaseAll(id);
-    txns_.erase(id);
-    Forget(id, true, AbortReason::kNone, /*read_only=*/true);
-    read_only_++;
-    Reply r;
-    r.vote = Vote::kReadOnly;
-    SendVote(to, r);
+    failpoints_.At(
+        "participant.before_read_only_vote",
+        [this, id, to] {
+          auto again = txns_.find(id);
+          if (again == txns_.end() || again->second->state != TxnState::kActive) {
+            Reply r;  // rolled back while the point held it
+            r.vote = Vote::kNo;
+            r.error = id.ToString() + " was rolled back at " + self_->name + " before it voted";
+            if (auto f = finished_.find(id); f != finished_.end()) r.reason = f->second.reason;
+            SendVote(to, r);
+            return;
+          }
+          locks_.ReleaseAll(id);
+          txns_.erase(id);
+          Forget(id, true, AbortReason::kNone, /*read_only=*/true);
+          read_only_++;
+          Reply r;
+          r.vote = Vote::kReadOnly;
+          SendVote(to, r);
+        },
+        [this, id, to] {
+          const std::string why = "fail point participant.before_read_only_vote: error";
+          if (auto again = txns_.find(id);
+              again != txns_.end() && again->second->state == TxnState::kActive) {
+            AbortTxn(again->second.get(), AbortReason::kVoteNo, why);
+          }
+          Reply r;
+          r.vote = Vote::kNo;
+          r.error = self_->name + ": " + why;
+          SendVote(to, r);
+        });
     return;
   }
   t->participants = req.participants;
