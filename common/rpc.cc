@@ -164,4 +164,18 @@ void RpcClient::OnReadable(size_t peer) {
   }
 }
 
+void AddBatchingCounters(const ReplySender& replies,
+                         std::initializer_list<const RpcClient*> callers, NodeStatus* status) {
+  uint64_t requests = 0, frames = 0;
+  for (const RpcClient* c : callers) {
+    requests += c->requests_sent();
+    frames += c->frames_sent();
+  }
+  auto& c = status->counters;
+  c.emplace_back("replies_sent", replies.replies_sent());
+  c.emplace_back("reply_frames_sent", replies.frames_sent());
+  c.emplace_back("requests_sent", requests);
+  c.emplace_back("request_frames_sent", frames);
+}
+
 }  // namespace kv2pc

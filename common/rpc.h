@@ -23,6 +23,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -32,6 +33,7 @@
 #include "common/event_loop.h"
 #include "common/messages.h"
 #include "common/status.h"
+#include "common/transport.h"
 
 namespace kv2pc {
 
@@ -101,5 +103,10 @@ class RpcClient {
   uint64_t frames_sent_ = 0;
   uint64_t requests_sent_ = 0;
 };
+
+// Appends the batching counters of a server's STATUS (docs/protocol.md 5.12): replies_sent,
+// reply_frames_sent, requests_sent and request_frames_sent (over every RpcClient it calls with).
+void AddBatchingCounters(const ReplySender& replies,
+                         std::initializer_list<const RpcClient*> callers, NodeStatus* status);
 
 }  // namespace kv2pc

@@ -872,11 +872,7 @@ void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr&
   for (const auto& p : armed) held += p.held;
   c.emplace_back("failpoints_armed", armed.size());
   c.emplace_back("failpoints_held", held);
-  // Batching (docs/protocol.md, "Batching"): messages and the ZeroMQ frames that carried them.
-  c.emplace_back("replies_sent", replies_.replies_sent());
-  c.emplace_back("reply_frames_sent", replies_.frames_sent());
-  c.emplace_back("requests_sent", participants_.requests_sent());
-  c.emplace_back("request_frames_sent", participants_.frames_sent());
+  AddBatchingCounters(replies_, {&participants_}, &st);
   Reply r;
   r.node = self_->name;
   r.role = "coordinator";

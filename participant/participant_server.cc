@@ -480,15 +480,7 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
     failpoints_.At(
         "participant.before_read_only_vote",
         [this, id, to] {
-          auto again = txns_.find(id);
-          if (again == txns_.end() || again->second->state != TxnState::kActive) {
-            Reply r;  // rolled back while the point held it
-            r.vote = Vote::kNo;
-            r.error = id.ToString() + " was rolled back at " + self_->name + " before it voted";
-            if (auto f = finished_.find(id); f != finished_.end()) r.reason = f->second.reason;
-            SendVote(to, r);
-            return;
-          }
+          if (ActiveAfterHold(id, to) == nullptr) return;
           locks_.ReleaseAll(id);
           txns_.erase(id);
           Forget(id, true, AbortReason::kNone, /*read_only=*/true);
@@ -497,48 +489,43 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
           r.vote = Vote::kReadOnly;
           SendVote(to, r);
         },
-        [this, id, to] {
-          const std::string why = "fail point participant.before_read_only_vote: error";
-          if (auto again = txns_.find(id);
-              again != txns_.end() && again->second->state == TxnState::kActive) {
-            AbortTxn(again->second.get(), AbortReason::kVoteNo, why);
-          }
-          Reply r;
-          r.vote = Vote::kNo;
-          r.error = self_->name + ": " + why;
-          SendVote(to, r);
-        });
+        [this, id, to] { FailPointVotesNo(id, to, "participant.before_read_only_vote"); });
     return;
   }
   t->participants = req.participants;
   TxnId id = t->id;
   failpoints_.At(
       "participant.before_prepare_logged", [this, id, to] { LogPrepare(id, to); },
-      [this, id, to] {
-        const std::string why = "fail point participant.before_prepare_logged: error";
-        if (auto again = txns_.find(id);
-            again != txns_.end() && again->second->state == TxnState::kActive) {
-          AbortTxn(again->second.get(), AbortReason::kVoteNo, why);
-        }
-        Reply r;
-        r.vote = Vote::kNo;
-        r.error = self_->name + ": " + why;
-        SendVote(to, r);
-      });
+      [this, id, to] { FailPointVotesNo(id, to, "participant.before_prepare_logged"); });
+}
+
+Transaction* ParticipantServer::ActiveAfterHold(const TxnId& id, const ReplyToPtr& to) {
+  auto it = txns_.find(id);
+  if (it != txns_.end() && it->second->state == TxnState::kActive) return it->second.get();
+  Reply r;
+  r.vote = Vote::kNo;
+  r.error = id.ToString() + " was rolled back at " + self_->name + " before it voted";
+  if (auto f = finished_.find(id); f != finished_.end()) r.reason = f->second.reason;
+  SendVote(to, r);
+  return nullptr;
+}
+
+void ParticipantServer::FailPointVotesNo(const TxnId& id, const ReplyToPtr& to,
+                                         const std::string& point) {
+  const std::string why = "fail point " + point + ": error";
+  if (auto it = txns_.find(id); it != txns_.end() && it->second->state == TxnState::kActive) {
+    AbortTxn(it->second.get(), AbortReason::kVoteNo, why);
+  }
+  Reply r;
+  r.vote = Vote::kNo;
+  r.error = self_->name + ": " + why;
+  SendVote(to, r);
 }
 
 void ParticipantServer::LogPrepare(const TxnId& id, ReplyToPtr to) {
-  auto it = txns_.find(id);
-  if (it == txns_.end() || it->second->state != TxnState::kActive) {
-    // Rolled back while the fail point held it (wounded, timed out, aborted).
-    Reply r;
-    r.vote = Vote::kNo;
-    r.error = id.ToString() + " was rolled back at " + self_->name + " before it prepared";
-    if (auto f = finished_.find(id); f != finished_.end()) r.reason = f->second.reason;
-    SendVote(to, r);
-    return;
-  }
-  Transaction* t = it->second.get();
+  // Rolled back while the fail point held it (wounded, timed out, aborted)?
+  Transaction* t = ActiveAfterHold(id, to);
+  if (t == nullptr) return;
   wal::PrepareRecord rec;
   rec.txn = t->id;
   for (const auto& [k, v] : t->writes) rec.writes.push_back(wal::WriteOp{k, v});
@@ -889,11 +876,7 @@ void ParticipantServer::HandleStatus(const StatusRequest& req, ReplyToPtr to) {
   for (const auto& p : armed) held += p.held;
   c.emplace_back("failpoints_armed", armed.size());
   c.emplace_back("failpoints_held", held);
-  // Batching (docs/protocol.md, "Batching"): messages and the ZeroMQ frames that carried them.
-  c.emplace_back("replies_sent", replies_.replies_sent());
-  c.emplace_back("reply_frames_sent", replies_.frames_sent());
-  c.emplace_back("requests_sent", coordinators_.requests_sent() + fellows_.requests_sent());
-  c.emplace_back("request_frames_sent", coordinators_.frames_sent() + fellows_.frames_sent());
+  AddBatchingCounters(replies_, {&coordinators_, &fellows_}, &st);
 
   Reply r;
   r.node = self_->name;

@@ -140,6 +140,11 @@ class ParticipantServer {
   // Logs PREPARE for an ACTIVE transaction with writes (after participant.before_prepare_logged)
   // and answers `to` with the vote once it is durable.
   void LogPrepare(const TxnId& id, ReplyToPtr to);
+  // After a fail point held the way to a vote: the transaction if it is still ACTIVE, else
+  // nullptr after voting NO on `to` (it was rolled back meanwhile: wounded, timed out, aborted).
+  Transaction* ActiveAfterHold(const TxnId& id, const ReplyToPtr& to);
+  // A fail point's `error` on the way to a vote: rolls the transaction back and votes NO.
+  void FailPointVotesNo(const TxnId& id, const ReplyToPtr& to, const std::string& point);
   void OnPrepareDurable(const TxnId& id, const Status& s);
   // Every vote leaves through here (participant.before_vote_sent).
   void SendVote(const ReplyToPtr& to, const Reply& vote);
