@@ -132,7 +132,8 @@ void EventLoop::Run() {
         s.ready = true;
       }
     }
-    // Handlers may add sources (RpcClient::AddPeer); index, do not iterate by reference.
+    // Sources are added before Run (RpcClient::AddPeer at start-up): a handler must not add
+    // one, since that could move the std::function being called.
     for (size_t i = 0; i < sources_.size() && !stop_; i++) {
       if (!sources_[i].ready) continue;
       sources_[i].ready = false;
