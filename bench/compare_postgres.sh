@@ -296,7 +296,18 @@ apt_install() {
 
 installed_pg=0
 if ! pg_bin=$(find_pg_bin); then
-  apt_install postgresql postgresql-contrib
+  # Debian's package would start its own server on port 5432, which this script does not use
+  # and must not leave behind: tell invoke-rc.d not to start services during the install
+  # (exit 101, the Debian policy-rc.d convention), unless a policy is already in place.
+  policy_added=0
+  if ((EUID == 0)) && [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\n# Added by kv2pc bench/compare_postgres.sh while it installs PostgreSQL.\nexit 101\n' \
+      >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy_added=1
+  fi
+  install_rc=0
+  (apt_install postgresql postgresql-contrib) || install_rc=$?
+  ((policy_added)) && rm -f /usr/sbin/policy-rc.d
+  ((install_rc == 0)) || exit "$install_rc"
   installed_pg=1
   pg_bin=$(find_pg_bin) || die "PostgreSQL installed, but no /usr/lib/postgresql/*/bin holds pgbench, initdb and pg_ctl"
 fi
