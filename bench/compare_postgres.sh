@@ -217,6 +217,8 @@ stop_postgres() {
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  # Interrupted while installing PostgreSQL: remove the service policy it added.
+  if [[ ${policy_added:-0} == 1 ]]; then rm -f /usr/sbin/policy-rc.d; fi
   stop_postgres
   if [[ -n $tmp && -d $tmp ]]; then
     if ((keep)); then
@@ -306,7 +308,10 @@ if ! pg_bin=$(find_pg_bin); then
   fi
   install_rc=0
   (apt_install postgresql postgresql-contrib) || install_rc=$?
-  ((policy_added)) && rm -f /usr/sbin/policy-rc.d
+  if ((policy_added)); then
+    rm -f /usr/sbin/policy-rc.d
+    policy_added=0
+  fi
   ((install_rc == 0)) || exit "$install_rc"
   installed_pg=1
   pg_bin=$(find_pg_bin) || die "PostgreSQL installed, but no /usr/lib/postgresql/*/bin holds pgbench, initdb and pg_ctl"
