@@ -88,6 +88,7 @@ void RpcClient::FlushOutbox(size_t peer) {
   }
   p.outbox.clear();
   p.outbox_ids.clear();
+  if (p.outbox.capacity() > kMaxBatchBytes) std::string().swap(p.outbox);  // after a huge one
 }
 
 void RpcClient::FlushBacklog(size_t peer) {

@@ -142,6 +142,10 @@ void ForEachMessage(std::string_view frame, const DecodeLimits& limits,
   } while (offset < frame.size());
 }
 
+namespace {
+constexpr size_t kKeptBatchCapacity = 64 * 1024;
+}  // namespace
+
 void ReplySender::Send(const ReplyTo& to, const Reply& reply) {
   replies_sent_++;
   // The first envelope frame is the ROUTER's routing id of the peer.
@@ -177,6 +181,8 @@ void ReplySender::SendBatch(Batch* b) {
   for (const auto& f : b->envelope) envelope.emplace_back(f.data(), f.size());
   SendRouted(*router_, &envelope, b->bytes);
   b->bytes.clear();
+  // Kept per peer until the map is cleared: do not keep a large reply's capacity with it.
+  if (b->bytes.capacity() > kKeptBatchCapacity) std::string().swap(b->bytes);
 }
 
 void ReplySender::Flush() {
