@@ -171,6 +171,8 @@ Result<Reply> Client::Call(MessageBody body, std::string_view what, bool outcome
                 "; the outcome is unknown (it may or may not have happened)";
       if (const auto* c = std::get_if<CommitRequest>(&request.body)) {
         message += "; `kv2pc outcome " + c->txn.ToString() + "` asks for it later";
+      } else if (const auto* e = std::get_if<ExecRequest>(&request.body); e && e->txn) {
+        message += "; `kv2pc outcome " + e->txn->ToString() + "` asks for it later";
       }
       return LocalError(ErrorCode::kOutcomeUnknown, Status::TimedOut(std::move(message)));
     }
@@ -321,6 +323,33 @@ Status Client::Del(const TxnId& txn, std::string_view key) {
   KV2PC_RETURN_IF_ERROR(CheckTxn(txn));
   KV2PC_RETURN_IF_ERROR(CheckKey(key));
   return Call(DeleteRequest{txn, std::string(key)}, "DELETE", false).status();
+}
+
+Result<std::vector<ExecResult>> Client::Exec(std::optional<TxnId> txn, std::vector<ExecOp> ops,
+                                             bool commit, TxnId* txn_out,
+                                             std::optional<uint64_t> ts) {
+  if (txn) KV2PC_RETURN_IF_ERROR(CheckTxn(*txn));
+  if (txn && ts)
+    return Status::InvalidArgument("EXEC takes ts only when it begins the transaction");
+  if (ops.size() > kMaxExecOps) {
+    return Status::InvalidArgument("EXEC takes at most " + std::to_string(kMaxExecOps) +
+                                   " operations, not " + std::to_string(ops.size()));
+  }
+  for (const ExecOp& op : ops) {
+    KV2PC_RETURN_IF_ERROR(CheckKey(op.key));
+    if (op.kind == ExecOp::Kind::kPut) KV2PC_RETURN_IF_ERROR(CheckValue(op.value));
+  }
+  const size_t n = ops.size();
+  KV2PC_ASSIGN_OR_RETURN(Reply reply,
+                         Call(ExecRequest{txn, ts, std::move(ops), commit}, "EXEC", commit));
+  if (!reply.txn || !reply.results || reply.results->size() != n) {
+    return LocalError(ErrorCode::kInternalError,
+                      Status::Internal("INTERNAL_ERROR: the EXEC reply from " +
+                                       options_.coordinator + " lacks txn or results"));
+  }
+  if (txn_out != nullptr) *txn_out = *reply.txn;
+  if (reply.ts) last_ts_ = *reply.ts;
+  return std::move(*reply.results);
 }
 
 Status Client::Commit(const TxnId& txn) {

@@ -94,6 +94,17 @@ class Client {
   Status Commit(const TxnId& txn);
   Status Abort(const TxnId& txn);
 
+  // EXEC (docs/protocol.md 5.4b): `ops` in one request -- per participant in order, across
+  // participants in parallel -- in transaction `txn`, or without one in a new transaction begun
+  // with priority `ts` (as Begin); with `commit`, the transaction then commits, its last writes
+  // riding with the PREPAREs. Returns one ExecResult per op (found/value for a get, empty for a
+  // put or delete); `*txn_out` (if not null) gets the transaction's id, and last_ts() its
+  // priority when the EXEC began it. Errors as Get/Put/Commit; with `commit`, TimedOut
+  // (OUTCOME_UNKNOWN) means it may have committed.
+  Result<std::vector<ExecResult>> Exec(std::optional<TxnId> txn, std::vector<ExecOp> ops,
+                                       bool commit, TxnId* txn_out = nullptr,
+                                       std::optional<uint64_t> ts = std::nullopt);
+
   // One-shot: a single operation in its own transaction, committed by the coordinator.
   Result<std::optional<std::string>> Get(std::string_view key);
   Status Put(std::string_view key, std::string_view value);

@@ -113,6 +113,29 @@ TEST_F(ExecTest, ReadsThenWritesAndCommitAcrossParticipantsInTwoRequests) {
   EXPECT_EQ(r3->code, ErrorCode::kTxnAlreadyCommitted);
 }
 
+TEST_F(ExecTest, ClientLibraryRunsATransferInTwoRequests) {
+  const std::string a = KeyOn(0, 4), b = KeyOn(1, 4);
+  auto client = NewClient();
+  ASSERT_TRUE(client->Put(a, "100").ok());
+  ASSERT_TRUE(client->Put(b, "5").ok());
+  TxnId txn;
+  auto reads = client->Exec(std::nullopt, {Get(a, true), Get(b, true)}, false, &txn);
+  ASSERT_TRUE(reads.ok()) << reads.status().ToString();
+  ASSERT_EQ(reads->size(), 2u);
+  EXPECT_EQ((*reads)[0].value, std::optional<std::string>("100"));
+  EXPECT_EQ((*reads)[1].value, std::optional<std::string>("5"));
+  EXPECT_TRUE(txn.valid());
+  EXPECT_GT(client->last_ts(), 0u);
+  auto writes = client->Exec(txn, {Put(a, "90"), Put(b, "15")}, true);
+  ASSERT_TRUE(writes.ok()) << writes.status().ToString();
+  EXPECT_EQ(*client->Get(a), std::optional<std::string>("90"));
+  EXPECT_EQ(*client->Get(b), std::optional<std::string>("15"));
+  // Refused locally, before anything is sent.
+  auto big = client->Exec(std::nullopt, {Get(std::string(kMaxKeySize + 1, 'k'))}, false);
+  EXPECT_FALSE(big.ok());
+  EXPECT_EQ(client->last_error_code(), ErrorCode::kKeyTooLarge);
+}
+
 TEST_F(ExecTest, OneRequestTransactionSeesItsOwnWritesInOrder) {
   const std::string a = KeyOn(2, 0);
   ExecRequest req;
