@@ -385,8 +385,12 @@ void CoordinatorServer::OnOpReply(const TxnId& id, size_t participant, Result<Re
     ok.found = r->found;
     ok.value = std::move(r->value);
   }
-  if (t->one_shot) {
-    t->result = std::move(ok);
+  AnswerOrCommit(t, std::move(ok), t->one_shot);
+}
+
+void CoordinatorServer::AnswerOrCommit(Txn* t, Reply ok, bool commit) {
+  if (commit) {
+    t->result = std::move(ok);  // the client hears it once the commit succeeds
     StartCommit(t);
     return;
   }

@@ -195,6 +195,9 @@ class CoordinatorServer {
   void RunOp(Txn* t, std::string key, std::optional<std::optional<std::string>> write,
              bool for_update);
   void OnOpReply(const TxnId& id, size_t participant, Result<Reply> r);
+  // A request's operations are done: answer its client with `ok`, or, with `commit` (one-shot
+  // operations, EXEC with commit), start the commit and answer with `ok` once it succeeds.
+  void AnswerOrCommit(Txn* t, Reply ok, bool commit);
   void StartCommit(Txn* t);
   // Phase 1 (after coordinator.before_prepare_sent): PREPARE to every participant.
   void SendPrepares(const TxnId& id);

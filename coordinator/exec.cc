@@ -148,14 +148,7 @@ void CoordinatorServer::ExecOpsDone(Txn* t) {
     t->began_by_exec = false;
   }
   ok.results = std::move(ex->results);
-  if (ex->commit) {
-    t->result = std::move(ok);
-    StartCommit(t);
-    return;
-  }
-  ReplyToPtr client = std::move(t->client);
-  t->client.reset();
-  Send(client, ok);
+  AnswerOrCommit(t, std::move(ok), ex->commit);
 }
 
 void CoordinatorServer::SendPrepare(Txn* t, size_t participant,

@@ -35,10 +35,12 @@ class ExecTest : public ClusterTest {
   std::string KeyOn(size_t p, int n) {
     HashRing ring(cluster_->participant_names(), cluster_->vnodes());
     int found = 0;
-    for (int i = 0;; i++) {
+    for (int i = 0; i < 1000000; i++) {
       std::string k = "exec-" + std::to_string(i);
       if (ring.OwnerIndex(k) == p && found++ == n) return k;
     }
+    ADD_FAILURE() << "no key on participant " << p;
+    return "exec-none";
   }
 
   // One EXEC on its own DEALER; the reply as it came (error replies included).
