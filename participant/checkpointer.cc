@@ -21,10 +21,12 @@ Checkpointer::~Checkpointer() {
   thread_.join();
 }
 
-void Checkpointer::Submit(std::vector<wal::WriteOp> writes, Lsn lsn, Lsn pin) {
+void Checkpointer::Submit(std::vector<wal::WriteOp> writes, Lsn lsn, Lsn pin,
+                          std::vector<TxnId> one_phase) {
   {
     std::lock_guard<std::mutex> l(mu_);
     for (auto& w : writes) pending_[std::move(w.key)] = std::move(w.value);
+    pending_one_phase_.insert(pending_one_phase_.end(), one_phase.begin(), one_phase.end());
     pending_lsn_ = std::max(pending_lsn_, lsn);
     pending_pin_ = pin;  // the newest pin describes the log as of pending_lsn_
   }
@@ -44,13 +46,15 @@ void Checkpointer::Loop() {
     if (pending_lsn_ <= applied_lsn_) return;  // stop_ and nothing left
     std::map<std::string, std::optional<std::string>> batch;
     batch.swap(pending_);
+    std::vector<TxnId> one_phase;
+    one_phase.swap(pending_one_phase_);
     Lsn lsn = pending_lsn_;
     Lsn pin = pending_pin_;
     l.unlock();
     std::vector<KeyWrite> writes;
     writes.reserve(batch.size());
     for (auto& [k, v] : batch) writes.push_back(KeyWrite{k, v});
-    Status s = store_->ApplyBatch(writes, lsn);
+    Status s = store_->ApplyBatch(writes, lsn, one_phase);
     if (s.ok() && log_ != nullptr) {
       Status trim = log_->RemoveSegmentsBefore(std::min(pin, lsn + 1));
       // A failed unlink leaves a segment behind (tried again next time); a failed directory
@@ -65,6 +69,8 @@ void Checkpointer::Loop() {
     }
     // Keep the batch under anything submitted meanwhile (newer values win), retry later.
     for (auto& [k, v] : batch) pending_.try_emplace(k, std::move(v));
+    // Its ids go before those submitted meanwhile: SQLite evicts the oldest first.
+    pending_one_phase_.insert(pending_one_phase_.begin(), one_phase.begin(), one_phase.end());
     if (++failures == 1 || failures % 100 == 0) {
       spdlog::error("checkpoint to SQLite failed ({} times): {}", failures, s.ToString());
     }

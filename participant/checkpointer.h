@@ -4,9 +4,11 @@
 //
 // The loop calls Submit() with writes whose COMMIT records are durable, in LSN order; the
 // thread coalesces everything submitted since its last batch (latest value per key wins) and
-// writes it with the highest LSN in one SQLite transaction (SqliteStore::ApplyBatch). A
-// failed batch is kept and retried on the next round (the WAL still holds every write, so
-// nothing is lost meanwhile); repeated failures are logged.
+// writes it with the highest LSN in one SQLite transaction (SqliteStore::ApplyBatch), with
+// the ids of the one-phase commits among them (kept in SQLite's bounded one-phase memory). A
+// failed batch, ids included, is kept and retried on the next round (the WAL still holds
+// every write and every ONE_PHASE_COMMIT, so nothing is lost meanwhile); repeated failures
+// are logged.
 //
 // Trimming. Once a batch up to LSN L is durable in SQLite, WAL records at or below L are no
 // longer needed, except the PREPARE records of transactions that are not yet decided or
@@ -27,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/types.h"
 #include "participant/sqlite_store.h"
 #include "wal/log.h"
 #include "wal/record.h"
@@ -43,9 +46,11 @@ class Checkpointer {
   Checkpointer& operator=(const Checkpointer&) = delete;
 
   // Thread-safe. REQUIRES: lsn >= every earlier Submit's lsn; `pin` as above (kNoPin when
-  // no transaction pins the log).
+  // no transaction pins the log); `one_phase`: the transactions among the writes committed
+  // by one-phase commit (their ONE_PHASE_COMMIT records at or below `lsn`), oldest first.
   static constexpr Lsn kNoPin = UINT64_MAX;
-  void Submit(std::vector<wal::WriteOp> writes, Lsn lsn, Lsn pin);
+  void Submit(std::vector<wal::WriteOp> writes, Lsn lsn, Lsn pin,
+              std::vector<TxnId> one_phase = {});
   // Highest LSN durable in SQLite (thread-safe).
   Lsn applied_lsn() const;
 
@@ -57,6 +62,7 @@ class Checkpointer {
   std::condition_variable cv_;
   // Guarded by mu_:
   std::map<std::string, std::optional<std::string>> pending_;
+  std::vector<TxnId> pending_one_phase_;  // oldest first, as they go to SQLite
   Lsn pending_lsn_ = 0;
   Lsn pending_pin_ = kNoPin;  // the pin that came with pending_lsn_
   Lsn applied_lsn_ = 0;

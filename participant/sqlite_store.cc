@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include "recovery/coordinator_replay.h"
+
 namespace kv2pc::participant {
 
 namespace {
@@ -20,6 +22,27 @@ class Stmt {
   sqlite3_stmt* stmt_ = nullptr;
   int rc_;
 };
+
+// Reads the id in columns [col, col + 3) of the current row: coordinator, incarnation, seq
+// (the int64 of seq's bits). Corruption for values no TxnId can hold.
+Result<TxnId> ColumnTxn(sqlite3_stmt* st, int col) {
+  int64_t coordinator = sqlite3_column_int64(st, col);
+  int64_t incarnation = sqlite3_column_int64(st, col + 1);
+  if (coordinator < 0 || coordinator > UINT32_MAX || incarnation <= 0 || incarnation > UINT32_MAX) {
+    return Status::Corruption("data.sqlite holds a one-phase commit id out of range: coordinator " +
+                              std::to_string(coordinator) + ", incarnation " +
+                              std::to_string(incarnation));
+  }
+  return TxnId{static_cast<uint32_t>(coordinator), static_cast<uint32_t>(incarnation),
+               static_cast<uint64_t>(sqlite3_column_int64(st, col + 2))};
+}
+
+// Binds `id` to parameters [param, param + 3).
+void BindTxn(sqlite3_stmt* st, int param, const TxnId& id) {
+  sqlite3_bind_int64(st, param, id.coordinator);
+  sqlite3_bind_int64(st, param + 1, id.incarnation);
+  sqlite3_bind_int64(st, param + 2, static_cast<int64_t>(id.seq));
+}
 }  // namespace
 
 Status SqliteStore::Error(std::string_view what) const {
@@ -36,11 +59,12 @@ Status SqliteStore::Exec(const char* sql) {
   return Status::OK();
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                       size_t one_phase_capacity) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db, one_phase_capacity));
   if (rc != SQLITE_OK) return store->Error("open " + path);
   KV2PC_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
   KV2PC_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
@@ -48,7 +72,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
       "CREATE TABLE IF NOT EXISTS kv(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
       "INSERT OR IGNORE INTO meta VALUES('format', 1);"
-      "INSERT OR IGNORE INTO meta VALUES('applied_lsn', 0);"));
+      "INSERT OR IGNORE INTO meta VALUES('applied_lsn', 0);"
+      // Not WITHOUT ROWID: the rowid is the insertion order eviction goes by.
+      "CREATE TABLE IF NOT EXISTS one_phase(coordinator INTEGER NOT NULL,"
+      " incarnation INTEGER NOT NULL, seq INTEGER NOT NULL,"
+      " PRIMARY KEY(coordinator, incarnation, seq));"
+      "CREATE TABLE IF NOT EXISTS one_phase_horizon(coordinator INTEGER PRIMARY KEY,"
+      " incarnation INTEGER NOT NULL, seq INTEGER NOT NULL);"));
   Stmt q(db, "SELECT name, value FROM meta");
   if (!q.ok()) return store->Error("read meta");
   while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
@@ -61,6 +91,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
     if (name == "applied_lsn") store->applied_lsn_ = static_cast<Lsn>(v);
   }
   if (rc != SQLITE_DONE) return store->Error("read meta");
+  Stmt count(db, "SELECT count(*) FROM one_phase");
+  if (!count.ok() || sqlite3_step(count.get()) != SQLITE_ROW) {
+    return store->Error("count one_phase");
+  }
+  store->one_phase_rows_ = static_cast<uint64_t>(sqlite3_column_int64(count.get(), 0));
   return store;
 }
 
@@ -89,13 +124,18 @@ Status SqliteStore::LoadAll(
   return Status::OK();
 }
 
-Status SqliteStore::ApplyBatch(const std::vector<KeyWrite>& writes, Lsn lsn) {
+Status SqliteStore::ApplyBatch(const std::vector<KeyWrite>& writes, Lsn lsn,
+                               const std::vector<TxnId>& one_phase) {
   KV2PC_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  uint64_t rows = one_phase_rows_;  // one_phase's rows as this transaction leaves them
   Status s = [&]() -> Status {
     Stmt put(db_, "INSERT OR REPLACE INTO kv(key, value) VALUES(?1, ?2)");
     Stmt del(db_, "DELETE FROM kv WHERE key = ?1");
     Stmt meta(db_, "UPDATE meta SET value = ?1 WHERE name = 'applied_lsn'");
-    if (!put.ok() || !del.ok() || !meta.ok()) return Error("prepare");
+    Stmt remember(db_,
+                  "INSERT OR IGNORE INTO one_phase(coordinator, incarnation, seq)"
+                  " VALUES(?1, ?2, ?3)");
+    if (!put.ok() || !del.ok() || !meta.ok() || !remember.ok()) return Error("prepare");
     for (const KeyWrite& w : writes) {
       sqlite3_stmt* st = w.value ? put.get() : del.get();
       sqlite3_reset(st);
@@ -106,17 +146,99 @@ Status SqliteStore::ApplyBatch(const std::vector<KeyWrite>& writes, Lsn lsn) {
       }
       if (sqlite3_step(st) != SQLITE_DONE) return Error("write");
     }
+    for (const TxnId& id : one_phase) {
+      sqlite3_reset(remember.get());
+      BindTxn(remember.get(), 1, id);
+      if (sqlite3_step(remember.get()) != SQLITE_DONE) return Error("write one_phase");
+      rows += static_cast<uint64_t>(sqlite3_changes(db_));  // 0 for an id already there
+    }
+    if (rows > one_phase_capacity_) {
+      KV2PC_RETURN_IF_ERROR(EvictOnePhase(rows - one_phase_capacity_));
+      rows = one_phase_capacity_;
+    }
     sqlite3_bind_int64(meta.get(), 1, static_cast<int64_t>(lsn));
     if (sqlite3_step(meta.get()) != SQLITE_DONE) return Error("write applied_lsn");
     return Status::OK();
   }();
+  if (s.ok()) s = Exec("COMMIT");
   if (!s.ok()) {
+    // After a failed COMMIT the transaction may still be open (SQLITE_BUSY): end it, so the
+    // next batch starts clean. The store is as it was before this call.
     (void)Exec("ROLLBACK");
     return s;
   }
-  KV2PC_RETURN_IF_ERROR(Exec("COMMIT"));
   applied_lsn_ = lsn;
+  one_phase_rows_ = rows;
   return Status::OK();
+}
+
+Status SqliteStore::EvictOnePhase(uint64_t count) {
+  // The evicted ids' highest per coordinator, by (incarnation, seq) as OnePhaseMemory orders
+  // them: insertion order is not id order, so the last evicted need not be the highest.
+  std::map<uint32_t, TxnId> raise;
+  {
+    Stmt oldest(db_, "SELECT coordinator, incarnation, seq FROM one_phase ORDER BY rowid LIMIT ?1");
+    if (!oldest.ok()) return Error("prepare");
+    sqlite3_bind_int64(oldest.get(), 1, static_cast<int64_t>(count));
+    int rc;
+    while ((rc = sqlite3_step(oldest.get())) == SQLITE_ROW) {
+      KV2PC_ASSIGN_OR_RETURN(TxnId id, ColumnTxn(oldest.get(), 0));
+      auto [it, inserted] = raise.try_emplace(id.coordinator, id);
+      if (!inserted && recovery::IdBefore(it->second, id)) it->second = id;
+    }
+    if (rc != SQLITE_DONE) return Error("read one_phase");
+  }
+  Stmt get(db_,
+           "SELECT coordinator, incarnation, seq FROM one_phase_horizon WHERE coordinator = ?1");
+  Stmt set(db_,
+           "INSERT OR REPLACE INTO one_phase_horizon(coordinator, incarnation, seq)"
+           " VALUES(?1, ?2, ?3)");
+  Stmt del(db_,
+           "DELETE FROM one_phase WHERE rowid IN"
+           " (SELECT rowid FROM one_phase ORDER BY rowid LIMIT ?1)");
+  if (!get.ok() || !set.ok() || !del.ok()) return Error("prepare");
+  for (const auto& [coordinator, id] : raise) {
+    sqlite3_reset(get.get());
+    sqlite3_bind_int64(get.get(), 1, coordinator);
+    int rc = sqlite3_step(get.get());
+    if (rc == SQLITE_ROW) {
+      KV2PC_ASSIGN_OR_RETURN(TxnId old, ColumnTxn(get.get(), 0));
+      if (!recovery::IdBefore(old, id)) continue;  // a horizon never decreases
+    } else if (rc != SQLITE_DONE) {
+      return Error("read one_phase_horizon");
+    }
+    sqlite3_reset(set.get());
+    BindTxn(set.get(), 1, id);
+    if (sqlite3_step(set.get()) != SQLITE_DONE) return Error("write one_phase_horizon");
+  }
+  sqlite3_bind_int64(del.get(), 1, static_cast<int64_t>(count));
+  if (sqlite3_step(del.get()) != SQLITE_DONE) return Error("evict one_phase");
+  return Status::OK();
+}
+
+Status SqliteStore::LoadOnePhase(const std::function<void(const TxnId&)>& fn) {
+  Stmt q(db_, "SELECT coordinator, incarnation, seq FROM one_phase ORDER BY rowid");
+  if (!q.ok()) return Error("load one_phase");
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    KV2PC_ASSIGN_OR_RETURN(TxnId id, ColumnTxn(q.get(), 0));
+    fn(id);
+  }
+  if (rc != SQLITE_DONE) return Error("load one_phase");
+  return Status::OK();
+}
+
+Result<std::map<uint32_t, TxnId>> SqliteStore::LoadOnePhaseHorizons() {
+  Stmt q(db_, "SELECT coordinator, incarnation, seq FROM one_phase_horizon");
+  if (!q.ok()) return Error("load one_phase_horizon");
+  std::map<uint32_t, TxnId> out;
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    KV2PC_ASSIGN_OR_RETURN(TxnId id, ColumnTxn(q.get(), 0));
+    out[id.coordinator] = id;
+  }
+  if (rc != SQLITE_DONE) return Error("load one_phase_horizon");
+  return out;
 }
 
 }  // namespace kv2pc::participant

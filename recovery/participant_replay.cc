@@ -18,6 +18,20 @@ Status ParticipantReplay::Visit(const wal::RecordView& record) {
                                            std::move(rec->participants)});
       return Status::OK();
     }
+    case wal::kOnePhaseCommit: {
+      auto rec = wal::OnePhaseCommitRecord::Decode(record.payload);
+      if (!rec.ok()) return Status::Corruption(where() + ": " + rec.status().message());
+      if (prepared_.count(rec->txn)) {
+        return Status::Corruption(where() + ": ONE_PHASE_COMMIT of " + rec->txn.ToString() +
+                                  ", which has a PREPARE pending");
+      }
+      if (record.lsn > applied_lsn_) {
+        commits_.push_back(Commit{record.lsn, rec->txn, std::move(rec->writes)});
+      }
+      finished_.emplace_back(rec->txn, true);
+      one_phase_.push_back(rec->txn);
+      return Status::OK();
+    }
     case wal::kCommit:
     case wal::kAbort: {
       auto rec = wal::RecordTxn(record);

@@ -127,6 +127,66 @@ std::string EncodeTxnOnly(const TxnId& txn) {
   return ToString(buf);
 }
 
+// PREPARE's payload, which ONE_PHASE_COMMIT shares (without participants):
+// [txn, [[key, value | nil], ...]] and, when `participants` is not empty, the list of them.
+std::string EncodeWrites(const TxnId& txn, const std::vector<WriteOp>& writes,
+                         const std::vector<std::string>& participants) {
+  msgpack::sbuffer buf;
+  Packer pk(&buf);
+  // Without participants, the two-element form records had before the list existed.
+  pk.pack_array(participants.empty() ? 2 : 3);
+  PackTxn(pk, txn);
+  pk.pack_array(static_cast<uint32_t>(writes.size()));
+  for (const WriteOp& w : writes) {
+    pk.pack_array(2);
+    PackBin(pk, w.key);
+    if (w.value.has_value()) {
+      PackBin(pk, *w.value);
+    } else {
+      pk.pack_nil();
+    }
+  }
+  if (!participants.empty()) PackStrList(pk, participants);
+  return ToString(buf);
+}
+
+// Decodes what EncodeWrites writes, for the record type `name`: an array of 2 to
+// `max_fields` elements (3 for PREPARE, 2 for ONE_PHASE_COMMIT, which lists no participants).
+Result<PrepareRecord> DecodeWrites(std::string_view payload, std::string_view name,
+                                   uint32_t max_fields) {
+  msgpack::object_handle handle;
+  const msgpack::object* obj = nullptr;
+  KV2PC_RETURN_IF_ERROR(UnpackArray(payload, name, 2, max_fields, &handle, &obj));
+  PrepareRecord r;
+  KV2PC_RETURN_IF_ERROR(GetTxn(obj->via.array.ptr[0], name, &r.txn));
+  const msgpack::object& writes = obj->via.array.ptr[1];
+  if (writes.type != msgpack::type::ARRAY) return Malformed(name, "writes is not an array");
+  r.writes.reserve(writes.via.array.size);
+  for (uint32_t i = 0; i < writes.via.array.size; ++i) {
+    const msgpack::object& w = writes.via.array.ptr[i];
+    if (w.type != msgpack::type::ARRAY || w.via.array.size != 2) {
+      return Malformed(name, "write is not [key, value]");
+    }
+    const msgpack::object& key = w.via.array.ptr[0];
+    const msgpack::object& value = w.via.array.ptr[1];
+    if (key.type != msgpack::type::BIN || key.via.bin.size > kMaxKeySize) {
+      return Malformed(name, "key is not a bin of at most " + std::to_string(kMaxKeySize));
+    }
+    WriteOp op;
+    op.key.assign(key.via.bin.ptr, key.via.bin.size);
+    if (value.type == msgpack::type::BIN) {
+      op.value.emplace(value.via.bin.ptr, value.via.bin.size);  // size bounded by the limit
+    } else if (value.type != msgpack::type::NIL) {
+      return Malformed(name, "value is neither bin nor nil");
+    }
+    r.writes.push_back(std::move(op));
+  }
+  if (obj->via.array.size == 3) {
+    KV2PC_RETURN_IF_ERROR(GetStrList(obj->via.array.ptr[2], name, "participants", &r.participants));
+  }
+  return r;
+}
+
 // Appends s escaped: printable ASCII as is except the list syntax and '\'; the rest as \xNN.
 void AppendEscaped(std::string* out, std::string_view s) {
   for (char c : s) {
@@ -164,6 +224,8 @@ std::string_view RecordTypeName(uint8_t type) {
       return "COMMIT";
     case kAbort:
       return "ABORT";
+    case kOnePhaseCommit:
+      return "ONE_PHASE_COMMIT";
     case kDecisionCommit:
       return "DECISION_COMMIT";
     case kEnd:
@@ -172,60 +234,18 @@ std::string_view RecordTypeName(uint8_t type) {
   return "UNKNOWN";
 }
 
-std::string PrepareRecord::Encode() const {
-  msgpack::sbuffer buf;
-  Packer pk(&buf);
-  // Without participants, the two-element form records had before the list existed.
-  pk.pack_array(participants.empty() ? 2 : 3);
-  PackTxn(pk, txn);
-  pk.pack_array(static_cast<uint32_t>(writes.size()));
-  for (const WriteOp& w : writes) {
-    pk.pack_array(2);
-    PackBin(pk, w.key);
-    if (w.value.has_value()) {
-      PackBin(pk, *w.value);
-    } else {
-      pk.pack_nil();
-    }
-  }
-  if (!participants.empty()) PackStrList(pk, participants);
-  return ToString(buf);
-}
+std::string PrepareRecord::Encode() const { return EncodeWrites(txn, writes, participants); }
 
 Result<PrepareRecord> PrepareRecord::Decode(std::string_view payload) {
-  constexpr std::string_view kName = "PREPARE";
-  msgpack::object_handle handle;
-  const msgpack::object* obj = nullptr;
-  KV2PC_RETURN_IF_ERROR(UnpackArray(payload, kName, 2, 3, &handle, &obj));
-  PrepareRecord r;
-  KV2PC_RETURN_IF_ERROR(GetTxn(obj->via.array.ptr[0], kName, &r.txn));
-  const msgpack::object& writes = obj->via.array.ptr[1];
-  if (writes.type != msgpack::type::ARRAY) return Malformed(kName, "writes is not an array");
-  r.writes.reserve(writes.via.array.size);
-  for (uint32_t i = 0; i < writes.via.array.size; ++i) {
-    const msgpack::object& w = writes.via.array.ptr[i];
-    if (w.type != msgpack::type::ARRAY || w.via.array.size != 2) {
-      return Malformed(kName, "write is not [key, value]");
-    }
-    const msgpack::object& key = w.via.array.ptr[0];
-    const msgpack::object& value = w.via.array.ptr[1];
-    if (key.type != msgpack::type::BIN || key.via.bin.size > kMaxKeySize) {
-      return Malformed(kName, "key is not a bin of at most " + std::to_string(kMaxKeySize));
-    }
-    WriteOp op;
-    op.key.assign(key.via.bin.ptr, key.via.bin.size);
-    if (value.type == msgpack::type::BIN) {
-      op.value.emplace(value.via.bin.ptr, value.via.bin.size);  // size bounded by the limit
-    } else if (value.type != msgpack::type::NIL) {
-      return Malformed(kName, "value is neither bin nor nil");
-    }
-    r.writes.push_back(std::move(op));
-  }
-  if (obj->via.array.size == 3) {
-    KV2PC_RETURN_IF_ERROR(
-        GetStrList(obj->via.array.ptr[2], kName, "participants", &r.participants));
-  }
-  return r;
+  return DecodeWrites(payload, "PREPARE", /*max_fields=*/3);
+}
+
+std::string OnePhaseCommitRecord::Encode() const { return EncodeWrites(txn, writes, {}); }
+
+Result<OnePhaseCommitRecord> OnePhaseCommitRecord::Decode(std::string_view payload) {
+  KV2PC_ASSIGN_OR_RETURN(PrepareRecord r,
+                         DecodeWrites(payload, "ONE_PHASE_COMMIT", /*max_fields=*/2));
+  return OnePhaseCommitRecord{r.txn, std::move(r.writes)};
 }
 
 std::string CommitRecord::Encode() const { return EncodeTxnOnly(txn); }
@@ -277,6 +297,10 @@ Result<TxnId> RecordTxn(const RecordView& record) {
       KV2PC_ASSIGN_OR_RETURN(AbortRecord r, AbortRecord::Decode(record.payload));
       return r.txn;
     }
+    case kOnePhaseCommit: {
+      KV2PC_ASSIGN_OR_RETURN(OnePhaseCommitRecord r, OnePhaseCommitRecord::Decode(record.payload));
+      return r.txn;
+    }
     case kDecisionCommit: {
       KV2PC_ASSIGN_OR_RETURN(DecisionCommitRecord r, DecisionCommitRecord::Decode(record.payload));
       return r.txn;
@@ -298,15 +322,25 @@ std::string DescribeRecord(const RecordView& record) {
   }
   out += name;
   auto undecodable = [&](const Status& s) { return out + " <undecodable: " + s.message() + ">"; };
+  // " T0.1.5 keys=[a,b] deletes=[c]": what a PREPARE or ONE_PHASE_COMMIT writes.
+  auto append_writes = [&](const TxnId& txn, const std::vector<WriteOp>& writes) {
+    out += ' ' + txn.ToString();
+    std::vector<std::string> puts, deletes;
+    for (const WriteOp& w : writes) (w.value.has_value() ? puts : deletes).push_back(w.key);
+    AppendList(&out, "keys", puts);
+    if (!deletes.empty()) AppendList(&out, "deletes", deletes);
+  };
   if (record.type == kPrepare) {
     Result<PrepareRecord> r = PrepareRecord::Decode(record.payload);
     if (!r.ok()) return undecodable(r.status());
-    out += ' ' + r->txn.ToString();
-    std::vector<std::string> puts, deletes;
-    for (const WriteOp& w : r->writes) (w.value.has_value() ? puts : deletes).push_back(w.key);
-    AppendList(&out, "keys", puts);
-    if (!deletes.empty()) AppendList(&out, "deletes", deletes);
+    append_writes(r->txn, r->writes);
     if (!r->participants.empty()) AppendList(&out, "participants", r->participants);
+    return out;
+  }
+  if (record.type == kOnePhaseCommit) {
+    Result<OnePhaseCommitRecord> r = OnePhaseCommitRecord::Decode(record.payload);
+    if (!r.ok()) return undecodable(r.status());
+    append_writes(r->txn, r->writes);
     return out;
   }
   if (record.type == kDecisionCommit) {

@@ -28,12 +28,15 @@ enum RecordType : uint8_t {
   kPrepare = 1,  // the participant voted YES: its writes, which must survive until decided
   kCommit = 2,   // the transaction committed here (writes applied)
   kAbort = 3,    // the transaction aborted here (writes discarded)
+  // The transaction's only participant committed it by one-phase commit: its writes,
+  // committed by this one record (a PREPARE and a COMMIT at one LSN; never in doubt).
+  kOnePhaseCommit = 4,
   // Coordinator log.
   kDecisionCommit = 16,  // COMMIT decided; participants listed must all learn it
   kEnd = 17,             // every participant acknowledged; the decision can be forgotten
 };
 
-// "PREPARE", "COMMIT", "ABORT", "DECISION_COMMIT", "END", or "UNKNOWN".
+// "PREPARE", "COMMIT", "ABORT", "ONE_PHASE_COMMIT", "DECISION_COMMIT", "END", or "UNKNOWN".
 std::string_view RecordTypeName(uint8_t type);
 
 // One write of a transaction: a put (value set) or a delete (value nullopt).
@@ -79,6 +82,20 @@ struct AbortRecord {
   bool operator==(const AbortRecord&) const = default;
 };
 
+// Payload: [txn, [[key: bin, value: bin | nil], ...]] -- the bytes of a PREPARE without
+// participants (the encoding and its checks are PREPARE's), but a third element is
+// Corruption: a one-phase commit has no one to ask. Written and forced by the sole
+// participant before it answers COMMITTED; the coordinator logs nothing for it.
+struct OnePhaseCommitRecord {
+  static constexpr RecordType kType = kOnePhaseCommit;
+  TxnId txn;
+  std::vector<WriteOp> writes;
+
+  std::string Encode() const;
+  static Result<OnePhaseCommitRecord> Decode(std::string_view payload);
+  bool operator==(const OnePhaseCommitRecord&) const = default;
+};
+
 // Payload: [txn, [participant node name: str, ...]]
 struct DecisionCommitRecord {
   static constexpr RecordType kType = kDecisionCommit;
@@ -105,7 +122,8 @@ struct EndRecord {
 Result<TxnId> RecordTxn(const RecordView& record);
 
 // One line for tools and logs, e.g. "LSN 12 PREPARE T0.1.5 keys=[a,b] deletes=[c]"
-// (a PREPARE that lists its participants ends with " participants=[p0,p1]").
+// (a PREPARE that lists its participants ends with " participants=[p0,p1]"; a
+// ONE_PHASE_COMMIT reads like a PREPARE: "LSN 13 ONE_PHASE_COMMIT T0.1.6 keys=[a]").
 // Keys and names are printed safely: printable ASCII as is, except \ , [ ] and anything else
 // as \xNN; long lists are cut after 8 entries ("...+N").
 std::string DescribeRecord(const RecordView& record);

@@ -1,9 +1,13 @@
 // Checkpoints into SQLite and WAL trimming below them: what is trimmed, what is kept for
 // undecided transactions, and that a restart (replay on top of the checkpoint) sees exactly
-// the committed state, including after a crash between the checkpoint and the trim.
+// the committed state, including after a crash between the checkpoint and the trim; and the
+// one-phase commit ids that travel with the writes.
 #include "participant/checkpointer.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <map>
@@ -54,6 +58,20 @@ class CheckpointerTest : public ::testing::Test {
     std::string name = log.SegmentPaths().front();
     name = name.substr(name.rfind("wal-") + 4, 16);
     return std::stoull(name, nullptr, 16);
+  }
+  std::vector<TxnId> LoadOnePhase(SqliteStore& s) {
+    std::vector<TxnId> out;
+    EXPECT_TRUE(s.LoadOnePhase([&](const TxnId& id) { out.push_back(id); }).ok());
+    return out;
+  }
+  // Runs `sql` on a second connection to data.sqlite.
+  void ExecOnStore(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_.path() + "/data.sqlite").c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(db);
   }
   std::map<std::string, std::string> Load(SqliteStore& s) {
     std::map<std::string, std::string> out;
@@ -159,6 +177,59 @@ TEST_F(CheckpointerTest, CrashBetweenCheckpointAndTrimReplaysToTheSameState) {
     EXPECT_EQ(data["k0"], "v35");
     EXPECT_EQ(data["k4"], "v39");
   }
+}
+
+TEST_F(CheckpointerTest, OnePhaseIdsGoToSQLiteWithTheirWrites) {
+  const TxnId a{0, 1, 1}, b{1, 1, 1}, c{0, 1, 2};
+  {
+    Checkpointer cp(OpenStore(), /*log=*/nullptr);
+    cp.Submit({{"x", "1"}}, 5, Checkpointer::kNoPin, {a, b});
+    cp.Submit({{"y", "2"}}, 6, Checkpointer::kNoPin);  // a two-phase commit: no ids
+    cp.Submit({{"x", "3"}}, 7, Checkpointer::kNoPin, {c});
+    WaitApplied(cp, 7);
+  }
+  auto store = OpenStore();
+  EXPECT_EQ(store->applied_lsn(), 7u);
+  EXPECT_EQ(Load(*store), (std::map<std::string, std::string>{{"x", "3"}, {"y", "2"}}));
+  EXPECT_EQ(LoadOnePhase(*store), (std::vector<TxnId>{a, b, c}));  // in submission order
+}
+
+// ---- Error paths ----------------------------------------------------------------------------
+
+TEST_F(CheckpointerTest, AFailedBatchKeepsItsOnePhaseIdsForTheRetry) {
+  const TxnId a{0, 1, 1}, b{0, 1, 2}, c{0, 1, 3};
+  { OpenStore(); }  // create the tables the trigger needs
+  // Checkpoints to LSN 2 fail (after their writes and ids, which roll back); others work.
+  ExecOnStore(
+      "CREATE TRIGGER fail_lsn_2 BEFORE UPDATE ON meta WHEN NEW.value = 2"
+      " BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+  // The checkpointer logs each first failure: the test waits for that event.
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+  spdlog::default_logger()->sinks().push_back(sink);
+  struct RemoveSink {  // also when an ASSERT returns early; no thread logs by then
+    ~RemoveSink() { spdlog::default_logger()->sinks().pop_back(); }
+  } remove_sink;
+  auto failed = [&] {
+    for (const std::string& line : sink->last_formatted()) {
+      if (line.find("checkpoint to SQLite failed") != std::string::npos) return true;
+    }
+    return false;
+  };
+  {
+    Checkpointer cp(OpenStore(), /*log=*/nullptr);
+    cp.Submit({{"x", "1"}}, 2, Checkpointer::kNoPin, {a, b});
+    for (int i = 0; i < 1000 && !failed(); i++) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(failed());
+    EXPECT_EQ(cp.applied_lsn(), 0u);
+    // The kept batch goes again with the next one, its ids first (the oldest).
+    cp.Submit({{"y", "2"}}, 3, Checkpointer::kNoPin, {c});
+    WaitApplied(cp, 3);
+  }
+  auto store = OpenStore();
+  EXPECT_EQ(Load(*store), (std::map<std::string, std::string>{{"x", "1"}, {"y", "2"}}));
+  EXPECT_EQ(LoadOnePhase(*store), (std::vector<TxnId>{a, b, c}));
 }
 
 }  // namespace

@@ -63,6 +63,38 @@ TEST_F(ParticipantReplayTest, InDoubtTransactionsKeepTheirParticipants) {
   EXPECT_EQ(r.commits_to_apply()[0].writes[0].key, "c");
 }
 
+TEST_F(ParticipantReplayTest, OnePhaseCommitIsACommitAtOneLsn) {
+  ParticipantReplay r(/*applied_lsn=*/0);
+  ASSERT_TRUE(Feed(r, 1, wal::kPrepare, Prepare(T1, {{"a", "1"}})).ok());
+  ASSERT_TRUE(Feed(r, 2, wal::kOnePhaseCommit,
+                   wal::OnePhaseCommitRecord{T2, {{"b", "2"}, {"c", std::nullopt}}}.Encode())
+                  .ok());
+  ASSERT_TRUE(Feed(r, 3, wal::kCommit, wal::CommitRecord{T1}.Encode()).ok());
+  ASSERT_EQ(r.commits_to_apply().size(), 2u);  // in LSN order, the one-phase one first
+  EXPECT_EQ(r.commits_to_apply()[0].txn, T2);
+  EXPECT_EQ(r.commits_to_apply()[0].lsn, 2u);
+  EXPECT_EQ(r.commits_to_apply()[0].writes,
+            (std::vector<wal::WriteOp>{{"b", "2"}, {"c", std::nullopt}}));
+  EXPECT_EQ(r.commits_to_apply()[1].txn, T1);
+  EXPECT_TRUE(r.in_doubt().empty());  // never in doubt
+  EXPECT_EQ(r.finished(), (std::vector<std::pair<TxnId, bool>>{{T2, true}, {T1, true}}));
+  EXPECT_EQ(r.one_phase(), std::vector<TxnId>{T2});
+}
+
+TEST_F(ParticipantReplayTest, OnePhaseCommitsBelowTheCheckpointAreListedButNotReapplied) {
+  ParticipantReplay r(/*applied_lsn=*/2);
+  ASSERT_TRUE(
+      Feed(r, 1, wal::kOnePhaseCommit, wal::OnePhaseCommitRecord{T1, {{"a", "1"}}}.Encode()).ok());
+  ASSERT_TRUE(
+      Feed(r, 2, wal::kOnePhaseCommit, wal::OnePhaseCommitRecord{T2, {{"b", "2"}}}.Encode()).ok());
+  ASSERT_TRUE(
+      Feed(r, 3, wal::kOnePhaseCommit, wal::OnePhaseCommitRecord{T3, {{"c", "3"}}}.Encode()).ok());
+  ASSERT_EQ(r.commits_to_apply().size(), 1u);
+  EXPECT_EQ(r.commits_to_apply()[0].txn, T3);
+  EXPECT_EQ(r.one_phase(), (std::vector<TxnId>{T1, T2, T3}));  // all of them, in LSN order
+  EXPECT_EQ(r.finished().size(), 3u);
+}
+
 TEST_F(ParticipantReplayTest, ImpossibleSequencesAreCorruption) {
   ParticipantReplay r(0);
   ASSERT_TRUE(Feed(r, 1, wal::kPrepare, Prepare(T1, {{"a", "1"}})).ok());
@@ -70,6 +102,14 @@ TEST_F(ParticipantReplayTest, ImpossibleSequencesAreCorruption) {
   EXPECT_TRUE(Feed(r, 3, wal::kCommit, wal::CommitRecord{T2}.Encode()).IsCorruption());
   EXPECT_TRUE(Feed(r, 4, wal::kPrepare, "not msgpack").IsCorruption());
   EXPECT_TRUE(Feed(r, 5, 99, "").IsCorruption());
+  // A one-phase commit of a transaction this participant prepared, or an undecodable one.
+  EXPECT_TRUE(Feed(r, 6, wal::kOnePhaseCommit, wal::OnePhaseCommitRecord{T1, {{"a", "1"}}}.Encode())
+                  .IsCorruption());
+  EXPECT_TRUE(
+      Feed(r, 7, wal::kOnePhaseCommit, wal::PrepareRecord{T3, {{"c", "3"}}, {"p0", "p1"}}.Encode())
+          .IsCorruption());
+  EXPECT_TRUE(r.one_phase().empty());
+  EXPECT_TRUE(r.commits_to_apply().empty());
 }
 
 }  // namespace

@@ -24,9 +24,11 @@ TEST(RecordTest, TypeNumbersAreStable) {
   EXPECT_EQ(1, kPrepare);
   EXPECT_EQ(2, kCommit);
   EXPECT_EQ(3, kAbort);
+  EXPECT_EQ(4, kOnePhaseCommit);
   EXPECT_EQ(16, kDecisionCommit);
   EXPECT_EQ(17, kEnd);
   EXPECT_EQ("DECISION_COMMIT", RecordTypeName(kDecisionCommit));
+  EXPECT_EQ("ONE_PHASE_COMMIT", RecordTypeName(kOnePhaseCommit));
   EXPECT_EQ("UNKNOWN", RecordTypeName(99));
 }
 
@@ -109,6 +111,43 @@ TEST(RecordTest, DecisionCommitRoundTrips) {
   Result<DecisionCommitRecord> d = DecisionCommitRecord::Decode(r.Encode());
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(r, *d);
+}
+
+TEST(RecordTest, OnePhaseCommitRoundTripsPutsDeletesAndBinaryBytes) {
+  OnePhaseCommitRecord r{kTxn,
+                         {{"a", "1"},
+                          {"deleted", std::nullopt},
+                          {std::string("\0\xff", 2), std::string(kMaxValueSize, 'v')},
+                          {"empty", ""}}};
+  Result<OnePhaseCommitRecord> d = OnePhaseCommitRecord::Decode(r.Encode());
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(r, *d);
+  EXPECT_FALSE(d->writes[1].value.has_value());
+  EXPECT_TRUE(d->writes[3].value.has_value());
+  Result<OnePhaseCommitRecord> empty =
+      OnePhaseCommitRecord::Decode(OnePhaseCommitRecord{kTxn, {}}.Encode());
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_EQ((OnePhaseCommitRecord{kTxn, {}}), *empty);
+}
+
+TEST(RecordTest, OnePhaseCommitHasTheBytesOfATwoElementPrepare) {
+  // docs/wal-format.md: ONE_PHASE_COMMIT = [txn, [[key, value | nil], ...]], PREPARE's
+  // worked example byte for byte; only the record type tells them apart.
+  const std::vector<WriteOp> writes = {{"a", "1"}, {"b", std::nullopt}};
+  const std::string bytes = OnePhaseCommitRecord{TxnId{0, 1, 5}, writes}.Encode();
+  EXPECT_EQ(std::string("\x92\x93\x00\x01\x05\x92\x92\xc4\x01"
+                        "a"
+                        "\xc4\x01"
+                        "1"
+                        "\x92\xc4\x01"
+                        "b"
+                        "\xc0",
+                        18),
+            bytes);
+  EXPECT_EQ((PrepareRecord{TxnId{0, 1, 5}, writes}.Encode()), bytes);
+  Result<PrepareRecord> as_prepare = PrepareRecord::Decode(bytes);
+  ASSERT_TRUE(as_prepare.ok()) << as_prepare.status().ToString();
+  EXPECT_EQ(writes, as_prepare->writes);
 }
 
 TEST(RecordTest, PayloadIsThePositionalArrayDocumentedInWalFormat) {
@@ -231,6 +270,52 @@ TEST(RecordTest, PrepareRejectsWrongShapesAndOversizedKeys) {
   EXPECT_TRUE(empty_list->participants.empty());
 }
 
+TEST(RecordTest, OnePhaseCommitRejectsParticipantsAndWrongShapes) {
+  using Packer = msgpack::packer<msgpack::sbuffer>;
+  auto bad = [](const std::string& payload) {
+    Result<OnePhaseCommitRecord> r = OnePhaseCommitRecord::Decode(payload);
+    return r.status().IsCorruption() &&
+           r.status().message().find("ONE_PHASE_COMMIT") != std::string::npos;
+  };
+  // A PREPARE with participants is not a one-phase commit: nobody else is there to ask.
+  EXPECT_TRUE(bad(PrepareRecord{kTxn, {{"a", "1"}}, {"p0", "p1"}}.Encode()));
+  auto txn_then = [](uint32_t fields, const std::function<void(Packer&)>& more) {
+    return Pack([&](Packer& pk) {
+      pk.pack_array(fields);
+      pk.pack_array(3);
+      pk.pack_uint32(0);
+      pk.pack_uint32(1);
+      pk.pack_uint64(1);
+      more(pk);
+    });
+  };
+  EXPECT_TRUE(bad(txn_then(3, [](Packer& pk) {  // even an empty third element
+    pk.pack_array(0);
+    pk.pack_array(0);
+  })));
+  EXPECT_TRUE(bad(txn_then(1, [](Packer&) {})));                     // no writes
+  EXPECT_TRUE(bad(txn_then(2, [](Packer& pk) { pk.pack_nil(); })));  // writes not an array
+  EXPECT_TRUE(bad(txn_then(2, [](Packer& pk) {                       // a str key
+    pk.pack_array(1);
+    pk.pack_array(2);
+    pk.pack_str(1);
+    pk.pack_str_body("k", 1);
+    pk.pack_nil();
+  })));
+  EXPECT_TRUE(bad(txn_then(2, [](Packer& pk) {  // a key over kMaxKeySize
+    pk.pack_array(1);
+    pk.pack_array(2);
+    std::string key(kMaxKeySize + 1, 'k');
+    pk.pack_bin(key.size());
+    pk.pack_bin_body(key.data(), key.size());
+    pk.pack_nil();
+  })));
+  EXPECT_TRUE(bad(CommitRecord{kTxn}.Encode()));
+  EXPECT_TRUE(bad(""));
+  EXPECT_TRUE(bad(std::string("\x92\x93\x00\x00\x05\x90", 6)));  // incarnation 0
+  EXPECT_TRUE(RecordTxn({1, kOnePhaseCommit, "\xc1"}).status().IsCorruption());
+}
+
 TEST(RecordTest, RandomBytesNeverCrashTheDecoders) {
   std::mt19937 rng(7);
   std::string good = PrepareRecord{kTxn, {{"a", "1"}, {"b", std::nullopt}}}.Encode();
@@ -245,6 +330,7 @@ TEST(RecordTest, RandomBytesNeverCrashTheDecoders) {
       for (char& c : s) c = static_cast<char>(rng());
     }
     (void)PrepareRecord::Decode(s);
+    (void)OnePhaseCommitRecord::Decode(s);
     (void)DecisionCommitRecord::Decode(s);
     (void)EndRecord::Decode(s);
   }
@@ -260,11 +346,18 @@ TEST(RecordTest, DescribeRecordGivesOneReadableLine) {
             DescribeRecord({14, kPrepare, pp}));
   std::string c = CommitRecord{TxnId{0, 1, 5}}.Encode();
   EXPECT_EQ("LSN 13 COMMIT T0.1.5", DescribeRecord({13, kCommit, c}));
+  std::string o = OnePhaseCommitRecord{TxnId{0, 1, 7}, {{"a", "x"}, {"d", {}}}}.Encode();
+  EXPECT_EQ("LSN 15 ONE_PHASE_COMMIT T0.1.7 keys=[a] deletes=[d]",
+            DescribeRecord({15, kOnePhaseCommit, o}));
+  std::string o2 = OnePhaseCommitRecord{TxnId{0, 1, 8}, {{"b", "y"}}}.Encode();
+  EXPECT_EQ("LSN 16 ONE_PHASE_COMMIT T0.1.8 keys=[b]", DescribeRecord({16, kOnePhaseCommit, o2}));
   std::string d = DecisionCommitRecord{TxnId{2, 3, 4}, {"p0", "p1"}}.Encode();
   EXPECT_EQ("LSN 1 DECISION_COMMIT T2.3.4 participants=[p0,p1]",
             DescribeRecord({1, kDecisionCommit, d}));
   EXPECT_EQ("LSN 2 type=99 (unknown) 3 bytes", DescribeRecord({2, 99, "abc"}));
   EXPECT_EQ(0u, DescribeRecord({3, kEnd, "\xc1"}).find("LSN 3 END <undecodable: "));
+  EXPECT_EQ(0u, DescribeRecord({4, kOnePhaseCommit, pp})
+                    .find("LSN 4 ONE_PHASE_COMMIT <undecodable: malformed ONE_PHASE_COMMIT"));
 }
 
 TEST(RecordTest, DescribeRecordEscapesUnprintableKeysAndCutsLongLists) {
@@ -279,6 +372,8 @@ TEST(RecordTest, DescribeRecordEscapesUnprintableKeysAndCutsLongLists) {
 TEST(RecordTest, RecordTxnFindsTheTransactionOfEveryType) {
   EXPECT_EQ(kTxn, *RecordTxn({1, kPrepare, PrepareRecord{kTxn, {}}.Encode()}));
   EXPECT_EQ(kTxn, *RecordTxn({1, kAbort, AbortRecord{kTxn}.Encode()}));
+  EXPECT_EQ(kTxn,
+            *RecordTxn({1, kOnePhaseCommit, OnePhaseCommitRecord{kTxn, {{"a", "1"}}}.Encode()}));
   EXPECT_EQ(kTxn, *RecordTxn({1, kDecisionCommit, DecisionCommitRecord{kTxn, {}}.Encode()}));
   EXPECT_TRUE(RecordTxn({1, 99, ""}).status().IsInvalidArgument());
 }
