@@ -152,26 +152,27 @@ FloorModel TxnFloorModel(WorkloadKind kind, bool exec) {
     // commit in another (pipelined writes travel with the PREPARE: one r_p, then two f).
     switch (kind) {
       case WorkloadKind::kSingle:
-        return {1, 1, 2, "r_c + r_p + 2 f (one EXEC: put, commit)"};
+        return {1, 1, 1, "r_c + r_p + f (one EXEC: put, one-phase commit)"};
       case WorkloadKind::kTransfer:
       case WorkloadKind::kHot:
         return {2, 2, 2, "2 r_c + 2 r_p + 2 f (EXEC reads; EXEC writes + commit)"};
       case WorkloadKind::kReadOnly:
         return {1, 2, 0, "r_c + 2 r_p (one EXEC: reads, then READ_ONLY votes)"};
       case WorkloadKind::kYcsbA:
-        return {1, 1.5, 1, "r_c + 1.5 r_p + f (mean of read r_c + 2 r_p, update r_c + r_p + 2 f)"};
+        return {1, 1.5, 0.5,
+                "r_c + 1.5 r_p + 0.5 f (mean of read r_c + 2 r_p, update r_c + r_p + f)"};
     }
   }
   switch (kind) {
     case WorkloadKind::kSingle:
-      return {3, 2, 2, "3 r_c + 2 r_p + 2 f"};
+      return {3, 2, 1, "3 r_c + 2 r_p + f (one-phase commit)"};
     case WorkloadKind::kTransfer:
     case WorkloadKind::kHot:
       return {6, 5, 2, "6 r_c + 5 r_p + 2 f"};
     case WorkloadKind::kReadOnly:
       return {6, 5, 0, "6 r_c + 5 r_p"};
     case WorkloadKind::kYcsbA:
-      return {3, 2, 1, "3 r_c + 2 r_p + f (mean of read 3 r_c + 2 r_p, update + 2 f)"};
+      return {3, 2, 0.5, "3 r_c + 2 r_p + 0.5 f (mean of read 3 r_c + 2 r_p, update + f)"};
   }
   return {};
 }
@@ -180,6 +181,11 @@ FloorModel CommitFloorModel(WorkloadKind kind, bool exec) {
   // With EXEC a read-only commit request carries its reads: they and the votes are two r_p.
   if (kind == WorkloadKind::kReadOnly) {
     return exec ? FloorModel{1, 2, 0, "r_c + 2 r_p"} : FloorModel{1, 1, 0, "r_c + r_p"};
+  }
+  // One key written: one-phase commit, one forced write at the participant and none at the
+  // coordinator (KV2PC_ONE_PHASE=0 on the coordinator makes it 2 f again).
+  if (kind == WorkloadKind::kSingle || kind == WorkloadKind::kYcsbA) {
+    return {1, 1, 1, "r_c + r_p + f (one-phase)"};
   }
   return {1, 1, 2, "r_c + r_p + 2 f"};
 }

@@ -15,21 +15,22 @@
 // goes out after the reply, so it is not on the client's path. Every GET/PUT is one r_c plus
 // one r_p (the coordinator forwards it as READ/WRITE to the key's participant). So:
 //
-//   commit floor           = r_c + r_p + 2 f        (read-only: r_c + r_p, nothing is logged)
+//   commit floor           = r_c + r_p + 2 f        (read-only: r_c + r_p, nothing is logged;
+//                                                    one key written: r_c + r_p + f, one-phase)
 //   transaction floor      = (1 + ops) r_c + ops r_p + commit floor
 // With --api interactive (one request per BEGIN, GET, PUT, COMMIT):
-//     single               = 3 r_c + 2 r_p + 2 f
+//     single               = 3 r_c + 2 r_p + f      (one-phase commit: one forced write)
 //     transfer, hot        = 6 r_c + 5 r_p + 2 f    (BEGIN, 2 GET, 2 PUT, COMMIT)
 //     readonly             = 6 r_c + 5 r_p          (BEGIN, 4 GET, COMMIT; all READ_ONLY)
-//     ycsb-a               = 3 r_c + 2 r_p + f      (mean of a read, 3 r_c + 2 r_p, and an
-//                                                    update, 3 r_c + 2 r_p + 2 f)
+//     ycsb-a               = 3 r_c + 2 r_p + 0.5 f  (mean of a read, 3 r_c + 2 r_p, and an
+//                                                    update, 3 r_c + 2 r_p + f)
 // With --api exec (the default; reads in one EXEC, writes and commit in another, pipelined
 // writes riding with the PREPARE; shares of different participants in parallel):
-//     single               = r_c + r_p + 2 f
+//     single               = r_c + r_p + f
 //     transfer, hot        = 2 r_c + 2 r_p + 2 f
 //     readonly             = r_c + 2 r_p            (reads, then the READ_ONLY votes)
-//     ycsb-a               = r_c + 1.5 r_p + f      (mean of read r_c + 2 r_p, update
-//                                                    r_c + r_p + 2 f)
+//     ycsb-a               = r_c + 1.5 r_p + 0.5 f  (mean of read r_c + 2 r_p, update
+//                                                    r_c + r_p + f)
 //
 // It ignores CPU time in the servers and the bench and any queueing: a floor for one client
 // alone. With group commit many transactions share each fdatasync, so throughput can exceed

@@ -1,6 +1,8 @@
 // The crash matrix: for every fail point with `crash`, a scratch cluster runs one transaction
 // that writes a key on each of three participants, the process crashes at that point, it is
-// restarted (by PID, as `run_cluster.sh restart` would), and the outcome is checked:
+// restarted (by PID, as `run_cluster.sh restart` would), and the outcome is checked. (Rows of
+// the read-only path only read participant-1's key; rows of the one-phase path write only
+// that key, so the commit is one-phase, and check that the other keys stay as they were.)
 //   - all-or-nothing: the three keys hold all the old or all the new values;
 //   - an acknowledged commit is durable (and an acknowledged abort left nothing behind);
 //   - `kv2pc outcome` agrees with the data (an OUTCOME_UNKNOWN client can learn the truth);

@@ -152,7 +152,7 @@ void PackStrArray(Packer& pk, const std::vector<std::string>& v) {
   for (const std::string& s : v) PackStr(pk, s);
 }
 void EncodeBody(Packer& pk, const PrepareRequest& m) {
-  pk.pack_map(m.participants.empty() ? 2 : 3);
+  pk.pack_map(2 + !m.participants.empty() + m.one_phase);
   PackStr(pk, "txn");
   PackTxn(pk, m.txn);
   PackStr(pk, "ops");
@@ -160,6 +160,10 @@ void EncodeBody(Packer& pk, const PrepareRequest& m) {
   if (!m.participants.empty()) {
     PackStr(pk, "participants");
     PackStrArray(pk, m.participants);
+  }
+  if (m.one_phase) {
+    PackStr(pk, "one_phase");
+    pk.pack(true);
   }
 }
 void EncodeBody(Packer& pk, const HeuristicReportRequest& m) {
@@ -198,7 +202,19 @@ void EncodeBody(Packer& pk, const ResolveRequest& m) {
 }
 void EncodeBody(Packer& pk, const DecideCommitRequest& m) { EncodeTxnOnly(pk, m); }
 void EncodeBody(Packer& pk, const DecideAbortRequest& m) { EncodeTxnOnly(pk, m); }
-void EncodeBody(Packer& pk, const QueryOutcomeRequest& m) { EncodeTxnOnly(pk, m); }
+void EncodeBody(Packer& pk, const QueryOutcomeRequest& m) {
+  pk.pack_map(1 + m.holder + m.one_phase);
+  PackStr(pk, "txn");
+  PackTxn(pk, m.txn);
+  if (m.holder) {
+    PackStr(pk, "holder");
+    pk.pack(true);
+  }
+  if (m.one_phase) {
+    PackStr(pk, "one_phase");
+    pk.pack(true);
+  }
+}
 void EncodeBody(Packer& pk, const AbortNoticeRequest& m) {
   pk.pack_map(1 + (m.reason != AbortReason::kNone) + !m.error.empty());
   PackStr(pk, "txn");
@@ -706,8 +722,8 @@ Status DecodeReply(const Fields& f, Reply* r) {
     r->value.emplace();
     KV2PC_RETURN_IF_ERROR(GetBytes(*o, "value", &*r->value));
   }
-  KV2PC_RETURN_IF_ERROR(
-      EnumByName<Vote>(f, "vote", VoteName, {Vote::kYes, Vote::kNo, Vote::kReadOnly}, &r->vote));
+  KV2PC_RETURN_IF_ERROR(EnumByName<Vote>(
+      f, "vote", VoteName, {Vote::kYes, Vote::kNo, Vote::kReadOnly, Vote::kCommitted}, &r->vote));
   KV2PC_RETURN_IF_ERROR(EnumByName<Outcome>(
       f, "outcome", OutcomeName,
       {Outcome::kCommitted, Outcome::kAborted, Outcome::kPending, Outcome::kUnknown}, &r->outcome));
@@ -855,6 +871,7 @@ Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
       if (const msgpack::object* o = Present(f, "participants"); o != nullptr) {
         KV2PC_RETURN_IF_ERROR(GetStrArray(*o, "participants", &m.participants));
       }
+      KV2PC_RETURN_IF_ERROR(OptionalBool(f, "one_phase", &m.one_phase));
       return MessageBody(std::move(m));
     }
     case MsgType::kHeuristicReport: {
@@ -910,8 +927,14 @@ Result<MessageBody> DecodeBody(MsgType type, const Fields& f) {
       KV2PC_TXN_ONLY(kAbort, AbortRequest)
       KV2PC_TXN_ONLY(kDecideCommit, DecideCommitRequest)
       KV2PC_TXN_ONLY(kDecideAbort, DecideAbortRequest)
-      KV2PC_TXN_ONLY(kQueryOutcome, QueryOutcomeRequest)
 #undef KV2PC_TXN_ONLY
+    case MsgType::kQueryOutcome: {
+      QueryOutcomeRequest m;
+      KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &m.txn));
+      KV2PC_RETURN_IF_ERROR(OptionalBool(f, "holder", &m.holder));
+      KV2PC_RETURN_IF_ERROR(OptionalBool(f, "one_phase", &m.one_phase));
+      return MessageBody(m);
+    }
     case MsgType::kAbortNotice: {
       AbortNoticeRequest m;
       KV2PC_RETURN_IF_ERROR(RequiredTxn(f, &m.txn));

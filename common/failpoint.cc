@@ -42,11 +42,23 @@ const std::vector<FailPointInfo>& FailPointCatalogue() {
        "timeout, a lost participant); no DECIDE_ABORT sent, the client not answered",
        "drops the DECIDE_ABORT messages (participants learn the outcome by asking: presumed "
        "abort)"},
+      {"coordinator.after_one_phase_sent",
+       "the one-phase PREPARE sent to the transaction's only participant (which commits on its "
+       "own); no vote counted, the client not answered",
+       nullptr},
       {"participant.before_prepare_logged",
        "PREPARE received for an ACTIVE transaction that wrote here; nothing logged, no vote",
        "votes NO"},
       {"participant.after_prepare_logged",
        "the PREPARE record is durable (state PREPARED); the YES vote not sent yet", nullptr},
+      {"participant.before_one_phase_logged",
+       "a one-phase PREPARE received (this participant is the transaction's only one, and it "
+       "wrote here); nothing logged, no vote",
+       "votes NO (the transaction aborts)"},
+      {"participant.after_one_phase_logged",
+       "the ONE_PHASE_COMMIT record is durable, the writes applied and the locks released; the "
+       "COMMITTED vote not sent yet",
+       nullptr},
       {"participant.before_read_only_vote",
        "PREPARE found no writes here: the S locks are still held, the READ_ONLY vote not sent "
        "(the read-only path: no log record, no phase 2)",

@@ -69,12 +69,14 @@ std::string_view AbortReasonName(AbortReason reason) {
       return "DEADLOCK_AVOIDANCE";
     case AbortReason::kPeerTermination:
       return "PEER_TERMINATION";
+    case AbortReason::kOutcomeProbe:
+      return "OUTCOME_PROBE";
   }
   return "NONE";
 }
 
 std::optional<AbortReason> ParseAbortReason(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(AbortReason::kPeerTermination); i++) {
+  for (int i = 0; i <= static_cast<int>(AbortReason::kOutcomeProbe); i++) {
     auto r = static_cast<AbortReason>(i);
     if (AbortReasonName(r) == name) return r;
   }
@@ -89,6 +91,8 @@ std::string_view VoteName(Vote vote) {
       return "NO";
     case Vote::kReadOnly:
       return "READ_ONLY";
+    case Vote::kCommitted:
+      return "COMMITTED";
   }
   return "NO";
 }

@@ -89,11 +89,16 @@ enum class AbortReason : uint8_t {
   kDeadlockAvoidance,       // wound-wait: an older transaction needed its lock (wounded)
   kPeerTermination,         // asked for the outcome by a fellow participant in doubt while
                             // ACTIVE here: aborted so that it can never commit
+  kOutcomeProbe,            // its coordinator asked about a one-phase commit whose vote it
+                            // lost while the transaction was still ACTIVE here: aborted so
+                            // that it can never commit
 };
 std::string_view AbortReasonName(AbortReason reason);
 std::optional<AbortReason> ParseAbortReason(std::string_view name);
 
-enum class Vote : uint8_t { kYes = 1, kNo = 2, kReadOnly = 3 };
+// kCommitted answers a one-phase PREPARE only: the transaction has committed here (its
+// ONE_PHASE_COMMIT record is durable).
+enum class Vote : uint8_t { kYes = 1, kNo = 2, kReadOnly = 3, kCommitted = 4 };
 std::string_view VoteName(Vote vote);
 
 // Answer to kQueryOutcome. PENDING: not decided yet (still running, or in doubt at the node
@@ -199,6 +204,10 @@ struct PrepareRequest {
   // (this one included). Logged with the PREPARE, so that while in doubt a participant can ask
   // its fellows for the outcome (cooperative termination) when the coordinator is down.
   std::vector<std::string> participants;
+  // "one_phase": bool, optional (absent = false): this participant is the transaction's only
+  // one, so there is nothing to coordinate: commit at once if it can (one forced
+  // ONE_PHASE_COMMIT record) and vote COMMITTED, else vote NO. Only the coordinator sets it.
+  bool one_phase = false;
 };
 
 struct DecideCommitRequest {
@@ -211,6 +220,16 @@ struct DecideAbortRequest {
 
 struct QueryOutcomeRequest {
   TxnId txn;  // "txn": required
+  // "holder": bool, optional. Sent by a participant about a transaction it holds ACTIVE or
+  // PREPARED (not committing by one-phase commit): then it was not committed by one-phase
+  // commit anywhere, and the coordinator may presume ABORTED for an id it does not know
+  // without asking the participants (docs/protocol.md 5.10).
+  bool holder = false;
+  // "one_phase": bool, optional. Sent by a coordinator to a participant: did you commit this
+  // transaction by one-phase commit? COMMITTED, ABORTED (it did not, and now never will: an
+  // ACTIVE transaction is aborted first), PENDING (its ONE_PHASE_COMMIT record is on its way
+  // to the disk), UNKNOWN (the id is older than what the participant remembers).
+  bool one_phase = false;
 };
 
 // A participant rolled back its part of an ACTIVE transaction on its own (wound-wait wounded

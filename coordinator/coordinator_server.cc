@@ -63,7 +63,10 @@ std::string TooLarge(const char* what, size_t size, size_t limit) {
 }  // namespace
 
 CoordinatorServer::CoordinatorServer(const ClusterConfig& config, const CoordinatorOptions& options)
-    : config_(config), options_(options) {}
+    : config_(config), options_(options), one_phase_enabled_([] {
+        const char* v = getenv("KV2PC_ONE_PHASE");
+        return v == nullptr || std::string_view(v) != "0";
+      }()) {}
 
 CoordinatorServer::~CoordinatorServer() {
   trimmer_.reset();  // finishes a trim in progress while the log still exists
@@ -225,7 +228,7 @@ void CoordinatorServer::Dispatch(Message msg, ReplyToPtr to) {
         } else if constexpr (std::is_same_v<T, AbortRequest>) {
           HandleAbort(b.txn, std::move(to));
         } else if constexpr (std::is_same_v<T, QueryOutcomeRequest>) {
-          HandleQueryOutcome(b.txn, to);
+          HandleQueryOutcome(b, to);
         } else if constexpr (std::is_same_v<T, AbortNoticeRequest>) {
           HandleAbortNotice(b, to);
         } else if constexpr (std::is_same_v<T, HeuristicReportRequest>) {
@@ -446,6 +449,12 @@ void CoordinatorServer::StartCommit(Txn* t) {
   }
   t->state = State::kPreparing;
   TxnId id = t->id;
+  if (one_phase_enabled_ && t->participants.size() == 1 &&
+      t->writers.count(t->participants.begin()->first)) {
+    // One participant, and it wrote: it alone can decide, in one forced write (docs/protocol.md
+    // 5.3). A read-only one gets an ordinary PREPARE: its READ_ONLY vote costs no write at all.
+    t->one_phase = true;
+  }
   for (const auto& [p, ops] : t->participants) {
     // Read-only participants release their locks when they vote. Pipelined writes take locks
     // with the PREPARE, so those voters go second, once every lock is held (exec.cc).
@@ -468,7 +477,9 @@ void CoordinatorServer::SendPrepares(const TxnId& id) {
   t->holding_votes = true;  // until the fail point below lets them be counted (at once if off)
   const std::set<size_t> first = t->votes_pending;
   for (size_t p : first) SendPrepare(t, p, names);
-  failpoints_.At("coordinator.after_prepare_sent", [this, id] { ReleaseVotes(id); });
+  failpoints_.At(
+      t->one_phase ? "coordinator.after_one_phase_sent" : "coordinator.after_prepare_sent",
+      [this, id] { ReleaseVotes(id); });
 }
 
 void CoordinatorServer::ReleaseVotes(const TxnId& id) {
@@ -489,6 +500,26 @@ void CoordinatorServer::OnVote(const TxnId& id, size_t participant, Result<Reply
     return;
   }
   const std::string& name = participants_.peer_name(participant);
+  if (t->one_phase) {
+    if (!r.ok()) {
+      // It may have committed, or not, or may still: only it can tell.
+      LostOnePhaseVote(
+          t,
+          r.status().IsTimedOut() ? AbortReason::kVoteTimeout
+                                  : AbortReason::kParticipantUnavailable,
+          "no answer to the one-phase commit from " + name + ": " + r.status().message());
+      return;
+    }
+    if (r->ok() && r->vote == Vote::kCommitted) {
+      ReplyToPtr client = std::move(t->client);
+      Reply result = std::move(t->result);
+      Finish(id, Finished{true, AbortReason::kNone, /*one_phase=*/true});
+      if (client) Send(client, result);
+      return;
+    }
+    // NO (or an error) aborts as below; YES or READ_ONLY from a participant that does not do
+    // one-phase commit continues as two-phase commit.
+  }
   if (!r.ok()) {
     bool timeout = r.status().IsTimedOut();
     Abort(t, Reply::AbortedBecause(
@@ -535,6 +566,54 @@ void CoordinatorServer::OnVote(const TxnId& id, size_t participant, Result<Reply
         Abort(again->second.get(),
               Reply::AbortedBecause(AbortReason::kLogFailure,
                                     "fail point coordinator.before_decision_logged: error"));
+      });
+}
+
+void CoordinatorServer::LostOnePhaseVote(Txn* t, AbortReason reason, const std::string& why) {
+  t->state = State::kResolving;
+  t->result.reason = reason;  // the abort reason, if it turns out not to have committed
+  spdlog::warn("{}: {}; asking it what it did", t->id.ToString(), why);
+  if (t->client) {
+    Reply r = Reply::Error(ErrorCode::kOutcomeUnknown,
+                           why + "; the outcome of " + t->id.ToString() +
+                               " is known once it answers (ask with QUERY_OUTCOME)");
+    r.txn = t->id;
+    Send(t->client, r);
+    t->client.reset();
+  }
+  ResolveOnePhase(t->id);
+}
+
+void CoordinatorServer::ResolveOnePhase(const TxnId& id) {
+  auto it = txns_.find(id);
+  if (it == txns_.end() || it->second->state != State::kResolving) return;
+  const size_t p = it->second->participants.begin()->first;
+  participants_.Call(
+      p, QueryOutcomeRequest{id, /*holder=*/false, /*one_phase=*/true}, options_.vote_timeout,
+      [this, id, p](Result<Reply> r) {
+        auto again = txns_.find(id);
+        if (again == txns_.end() || again->second->state != State::kResolving) return;
+        Txn* t = again->second.get();
+        const Outcome o = r.ok() && r->ok() && r->outcome ? *r->outcome : Outcome::kPending;
+        if (o == Outcome::kCommitted) {
+          spdlog::info("{} -> COMMITTED: {} committed it (one-phase commit)", id.ToString(),
+                       participants_.peer_name(p));
+          Finish(id, Finished{true, AbortReason::kNone, /*one_phase=*/true});
+        } else if (o == Outcome::kAborted) {
+          // It did not commit, and now never will (it aborted the transaction if it still had
+          // it ACTIVE): presumed abort, nothing to tell anyone.
+          spdlog::info("{} -> ABORTED: {} did not commit it", id.ToString(),
+                       participants_.peer_name(p));
+          Finish(id, Finished{false, t->result.reason});
+        } else if (o == Outcome::kUnknown) {
+          // It forgot (older than everything it remembers): nobody can tell any more.
+          spdlog::error("{}: {} cannot tell whether it committed it; its outcome stays unknown",
+                        id.ToString(), participants_.peer_name(p));
+          txns_.erase(again);
+        } else {
+          // Down, restarting, or its record still on the way to the disk: ask again.
+          loop_.RunAfter(options_.commit_retry, [this, id] { ResolveOnePhase(id); });
+        }
       });
 }
 
@@ -711,13 +790,20 @@ void CoordinatorServer::Finish(const TxnId& id, Finished f) {
   }
   if (f.committed) {
     committed_++;
+    if (f.one_phase) one_phase_committed_++;
   } else {
     aborted_[f.reason]++;
   }
   txns_.erase(id);
   if (finished_.insert_or_assign(id, f).second) finished_order_.push_back(id);
   while (finished_order_.size() > kFinishedMemory) {
-    finished_.erase(finished_order_.front());
+    const TxnId& old = finished_order_.front();
+    if (auto o = finished_.find(old); o != finished_.end() && o->second.one_phase) {
+      if (!one_phase_forgotten_ || recovery::IdBefore(*one_phase_forgotten_, old)) {
+        one_phase_forgotten_ = old;
+      }
+    }
+    finished_.erase(old);
     finished_order_.pop_front();
   }
 }
@@ -799,7 +885,8 @@ void CoordinatorServer::MarkHeuristicMixed(const TxnId& id, const std::string& p
 }
 
 void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr& to) {
-  static constexpr const char* kStateNames[] = {"ACTIVE", "PREPARING", "DECIDING", "COMMITTED"};
+  static constexpr const char* kStateNames[] = {"ACTIVE", "PREPARING", "DECIDING", "COMMITTED",
+                                                "RESOLVING"};
   const size_t limit =
       std::min(req.limit.value_or(StatusRequest::kDefaultLimit), StatusRequest::kMaxLimit);
   const auto now = EventLoop::Now();
@@ -817,7 +904,7 @@ void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr&
   };
   NodeStatus st;
   st.uptime_ms = ms_since(started_at_);
-  uint64_t by_state[4] = {};
+  uint64_t by_state[5] = {};
   std::vector<const Txn*> txns;
   txns.reserve(txns_.size());
   for (const auto& [id, t] : txns_) {
@@ -844,7 +931,12 @@ void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr&
         ts.detail = touched.empty() ? "no operation yet" : "touched " + names(touched);
         break;
       case State::kPreparing:
-        ts.detail = "waiting for votes of " + names(t->votes_pending);
+        ts.detail = std::string(t->one_phase ? "one-phase commit: " : "") +
+                    "waiting for votes of " + names(t->votes_pending);
+        break;
+      case State::kResolving:
+        ts.detail =
+            "one-phase commit whose vote was lost: asking " + names(touched) + " what it did";
         break;
       case State::kDeciding:
         ts.detail = "logging the COMMIT decision";
@@ -867,7 +959,9 @@ void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr&
   c.emplace_back("txns_preparing", by_state[static_cast<int>(State::kPreparing)]);
   c.emplace_back("txns_deciding", by_state[static_cast<int>(State::kDeciding)]);
   c.emplace_back("txns_committed_unacknowledged", by_state[static_cast<int>(State::kCommitted)]);
+  c.emplace_back("txns_resolving", by_state[static_cast<int>(State::kResolving)]);
   c.emplace_back("committed", committed_);
+  c.emplace_back("one_phase_committed", one_phase_committed_);
   c.emplace_back("heuristic_mixed", heuristic_mixed_);
   AddAbortCounters(aborted_, &st);
   c.emplace_back("wal_durable_lsn", log_->durable_lsn());
@@ -884,7 +978,8 @@ void CoordinatorServer::HandleStatus(const StatusRequest& req, const ReplyToPtr&
   Send(to, r);
 }
 
-void CoordinatorServer::HandleQueryOutcome(const TxnId& id, const ReplyToPtr& to) {
+void CoordinatorServer::HandleQueryOutcome(const QueryOutcomeRequest& req, const ReplyToPtr& to) {
+  const TxnId& id = req.txn;
   Reply r;
   r.txn = id;
   auto it = txns_.find(id);
@@ -903,14 +998,77 @@ void CoordinatorServer::HandleQueryOutcome(const TxnId& id, const ReplyToPtr& to
     // forced to the log before anyone hears COMMIT (C1), and a record leaves the log only
     // when it is unfinished no longer (C3), no longer among the newest --outcome-history and
     // covered by the horizon on disk (C5). So a transaction above the horizon that committed
-    // still has its record in the log, and replay put it into history_ (or txns_, if
-    // unfinished); one that is in neither never reached a durable decision: it aborted.
+    // by two-phase commit still has its record in the log, and replay put it into history_
+    // (or txns_, if unfinished); one that is in neither never reached a durable decision.
     // A transaction that committed without a decision (read-only, or touching no
     // participant) is known only in memory (finished_); after a restart it reads ABORTED,
     // which changes nothing: it wrote nothing.
     r.outcome = history_->Lookup(id);
+    // But a one-phase commit leaves no record here at all: its participant decided. Unless
+    // the asker holds the transaction uncommitted itself (a participant: then it was not a
+    // one-phase commit anywhere), or it is of this run and newer than any one-phase commit
+    // finished_ has dropped (it would be there), the participants must be asked.
+    const bool known_not_one_phase =
+        req.holder || (id.incarnation == incarnation_ &&
+                       (!one_phase_forgotten_ || recovery::IdBefore(*one_phase_forgotten_, id)));
+    if (r.outcome == Outcome::kAborted && !known_not_one_phase) {
+      AskParticipantsAbout(id, to);
+      return;
+    }
   }
   Send(to, r);
+}
+
+void CoordinatorServer::AskParticipantsAbout(const TxnId& id, const ReplyToPtr& to) {
+  struct Round {
+    size_t waiting = 0;
+    bool committed = false, pending = false;
+    std::string unsure;  // participants that could not tell (or did not answer)
+  };
+  auto round = std::make_shared<Round>();
+  const size_t n = config_.participants().size();
+  round->waiting = n;
+  if (n == 0) {
+    Reply answer;
+    answer.txn = id;
+    answer.outcome = Outcome::kAborted;
+    Send(to, answer);
+    return;
+  }
+  for (size_t p = 0; p < n; p++) {
+    participants_.Call(
+        p, QueryOutcomeRequest{id, /*holder=*/false, /*one_phase=*/true}, options_.vote_timeout,
+        [this, id, to, round, p](Result<Reply> r) {
+          const Outcome o = r.ok() && r->ok() && r->outcome ? *r->outcome : Outcome::kUnknown;
+          if (o == Outcome::kCommitted) {
+            round->committed = true;
+          } else if (o == Outcome::kPending) {
+            round->pending = true;
+          } else if (o != Outcome::kAborted) {
+            round->unsure += (round->unsure.empty() ? "" : ", ") + participants_.peer_name(p) +
+                             (r.ok() ? " does not remember it" : " did not answer");
+          }
+          if (--round->waiting > 0) return;
+          Reply answer;
+          answer.txn = id;
+          if (round->committed) {
+            answer.outcome = Outcome::kCommitted;  // a one-phase commit
+          } else if (round->pending) {
+            answer.outcome = Outcome::kPending;
+          } else if (!round->unsure.empty()) {
+            answer.outcome = Outcome::kUnknown;
+            answer.error =
+                "it has no commit decision here, but it may have committed by "
+                "one-phase commit, and " +
+                round->unsure;
+          } else {
+            // No decision here, and every participant says it did not commit it by one-phase
+            // commit (and now never will): presumed abort.
+            answer.outcome = Outcome::kAborted;
+          }
+          Send(to, answer);
+        });
+  }
 }
 
 void CoordinatorServer::SweepIdle() {

@@ -105,7 +105,8 @@ class CoordinatorServer {
   void Stop() { loop_.Stop(); }
 
  private:
-  enum class State : uint8_t { kActive, kPreparing, kDeciding, kCommitted };
+  // kResolving: a one-phase commit whose vote was lost; its participant is asked what it did.
+  enum class State : uint8_t { kActive, kPreparing, kDeciding, kCommitted, kResolving };
   // What a one-shot request (GET/PUT/DELETE without txn) still has to answer.
   struct Txn {
     TxnId id;
@@ -142,10 +143,13 @@ class CoordinatorServer {
     };
     std::unique_ptr<Exec> exec;  // the EXEC request being worked on, if any
     bool began_by_exec = false;  // the EXEC began it: its reply carries ts
+    // One-phase commit: its only participant was sent PREPARE one_phase and decides alone.
+    bool one_phase = false;
   };
   struct Finished {
     bool committed;
     AbortReason reason;
+    bool one_phase = false;  // committed by one-phase commit: no decision record
   };
 
   CoordinatorServer(const ClusterConfig& config, const CoordinatorOptions& options);
@@ -174,7 +178,16 @@ class CoordinatorServer {
   // PREPARE (after any pipelined writes) to `participant`, counting its vote in OnVote.
   void SendPrepare(Txn* t, size_t participant, const std::vector<std::string>& names);
   void HandleAbort(const TxnId& id, ReplyToPtr to);
-  void HandleQueryOutcome(const TxnId& id, const ReplyToPtr& to);
+  void HandleQueryOutcome(const QueryOutcomeRequest& req, const ReplyToPtr& to);
+  // The vote of a one-phase commit did not come: the client hears OUTCOME_UNKNOWN, and the
+  // transaction stays (RESOLVING) until its participant says what it did (ResolveOnePhase).
+  void LostOnePhaseVote(Txn* t, AbortReason reason, const std::string& why);
+  void ResolveOnePhase(const TxnId& id);
+  // QUERY_OUTCOME about an id this coordinator cannot answer alone (it may have been a
+  // one-phase commit it has forgotten): asks every participant (one_phase) and answers `to`
+  // COMMITTED if one committed it, ABORTED if all say they did not (they then never will),
+  // PENDING if one is still committing it, else UNKNOWN.
+  void AskParticipantsAbout(const TxnId& id, const ReplyToPtr& to);
   void HandleStatus(const StatusRequest& req, const ReplyToPtr& to);
   // A participant rolled back its part of an ACTIVE transaction (e.g. wounded): abort it
   // everywhere now, answering its pending client request, if any.
@@ -253,6 +266,12 @@ class CoordinatorServer {
   std::unordered_map<TxnId, std::unique_ptr<Txn>, TxnIdHash> txns_;
   std::unordered_map<TxnId, Finished, TxnIdHash> finished_;  // bounded, FIFO
   std::deque<TxnId> finished_order_;
+  // The newest one-phase commit dropped from finished_: an id of this run above it that is
+  // not in finished_ was not committed by one-phase commit (HandleQueryOutcome).
+  std::optional<TxnId> one_phase_forgotten_;
+  // False when the environment sets KV2PC_ONE_PHASE=0 (for before/after measurements):
+  // single-participant transactions then run two-phase commit too.
+  const bool one_phase_enabled_;
   // Heuristic outcomes reported for transactions still open here: participant -> committed.
   std::unordered_map<TxnId, std::map<std::string, bool>, TxnIdHash> heuristics_;
   // The most recent HEURISTIC_MIXED transactions (bounded), shown by STATUS.
@@ -262,6 +281,7 @@ class CoordinatorServer {
   // Since start, for STATUS.
   const EventLoop::Clock::time_point started_at_ = EventLoop::Now();
   uint64_t committed_ = 0;
+  uint64_t one_phase_committed_ = 0;         // of committed_: by one-phase commit
   std::map<AbortReason, uint64_t> aborted_;  // by reason
 };
 

@@ -172,7 +172,8 @@ void CoordinatorServer::SendPrepare(Txn* t, size_t participant,
     t->pipelined.erase(w);
   }
   participants_.Call(
-      participant, PrepareRequest{id, t->participants[participant], names}, options_.vote_timeout,
+      participant, PrepareRequest{id, t->participants[participant], names, t->one_phase},
+      options_.vote_timeout,
       [this, id, participant](Result<Reply> r) { OnVote(id, participant, std::move(r)); });
 }
 

@@ -186,7 +186,7 @@ void ParticipantServer::QueryOutcome(const TxnId& id) {
     return;
   }
   coordinators_.Call(
-      peer->second, QueryOutcomeRequest{id}, options_.outcome_query_timeout,
+      peer->second, QueryOutcomeRequest{id, /*holder=*/true}, options_.outcome_query_timeout,
       [this, id, coordinator](Result<Reply> r) {
         if (r.ok() && !r->ok()) {
           r = Status::Internal(std::string(ErrorCodeName(r->code)) + ": " + r->error);
@@ -436,6 +436,69 @@ void ParticipantServer::HandleQueryOutcome(const QueryOutcomeRequest& req, const
     // participant left the transaction before it was decided, and knows nothing of the
     // outcome.
     r.outcome = Outcome::kUnknown;
+  }
+  Send(to, r);
+}
+
+}  // namespace kv2pc::participant
+
+namespace kv2pc::participant {
+
+void ParticipantServer::HandleOnePhaseQuery(const QueryOutcomeRequest& req, const ReplyToPtr& to) {
+  // Asked by a coordinator that cannot know on its own whether this participant committed the
+  // transaction by one-phase commit: it logs nothing for those (docs/protocol.md 5.10d). The
+  // answer must stay true after it is given, so "not committed" first makes sure the
+  // transaction never will be.
+  const TxnId& id = req.txn;
+  Reply r;
+  r.txn = id;
+  auto it = txns_.find(id);
+  auto f = finished_.find(id);
+  if (it != txns_.end()) {
+    Transaction* t = it->second.get();
+    if (t->one_phase) {
+      r.outcome = Outcome::kPending;  // ONE_PHASE_COMMIT on its way to the disk: ask again
+    } else if (t->state == TxnState::kCommitted) {
+      r.outcome = Outcome::kCommitted;  // by two-phase commit; its record is on its way
+    } else if (t->state == TxnState::kActive) {
+      // Its one-phase PREPARE has not been acted on (lost, or queued behind a lock wait):
+      // abort, so that the PREPARE, if it comes, finds nothing to commit.
+      const std::string why = id.ToString() + " was ACTIVE at " + self_->name +
+                              " when its coordinator asked about its one-phase commit; "
+                              "aborted here, so it cannot commit";
+      spdlog::info(
+          "{} -> ABORT: its coordinator asked about its one-phase commit while it was "
+          "ACTIVE here",
+          id.ToString());
+      AbortTxn(t, AbortReason::kOutcomeProbe, why);  // t is gone
+      r.outcome = Outcome::kAborted;
+    } else {
+      // PREPARING or PREPARED by two-phase commit: not a one-phase commit here (and its
+      // coordinator's log, not this answer, says whether it commits).
+      r.outcome = Outcome::kAborted;
+      r.error = id.ToString() + " is " + TxnStateName(t->state) + " here by two-phase commit";
+    }
+  } else if (f != finished_.end()) {
+    r.outcome =
+        f->second.committed && !f->second.read_only ? Outcome::kCommitted : Outcome::kAborted;
+  } else {
+    switch (one_phase_memory_.Lookup(id)) {
+      case OnePhaseMemory::Answer::kCommitted:
+        r.outcome = Outcome::kCommitted;
+        break;
+      case OnePhaseMemory::Answer::kForgotten:
+        // Older than the newest kOnePhaseMemory one-phase commits: it may be one of those
+        // forgotten.
+        r.outcome = Outcome::kUnknown;
+        break;
+      case OnePhaseMemory::Answer::kNotCommitted:
+        // Never committed here by one-phase commit. Its work may still be on its way (from a
+        // coordinator that crashed, over a connection read after this one): remember the
+        // abort, so that a late first WRITE finds the transaction aborted instead of new.
+        Forget(id, false, AbortReason::kOutcomeProbe);
+        r.outcome = Outcome::kAborted;
+        break;
+    }
   }
   Send(to, r);
 }

@@ -81,6 +81,14 @@ Status ParticipantServer::Recover() {
   }));
   Lsn applied = store->applied_lsn();
   size_t loaded = data_.size();
+  // What it committed by one-phase commit (oldest first) and the horizon of what it forgot:
+  // the answers to a coordinator's QUERY_OUTCOME one_phase.
+  KV2PC_RETURN_IF_ERROR(
+      store->LoadOnePhase([this](const TxnId& id) { one_phase_memory_.Add(id); }));
+  KV2PC_ASSIGN_OR_RETURN(auto horizons, store->LoadOnePhaseHorizons());
+  for (const auto& [coordinator, horizon] : horizons) {
+    one_phase_memory_.SetHorizon(coordinator, horizon);
+  }
 
   // 2. The WAL on top of it.
   recovery::ParticipantReplay replay(applied);
@@ -106,6 +114,12 @@ Status ParticipantServer::Recover() {
   }
   for (const auto& [id, committed] : replay.finished()) {
     Forget(id, committed, AbortReason::kNone);
+  }
+  // One-phase commits the WAL holds: those above the checkpoint are not in SQLite yet, and
+  // go there with the next checkpoint (a repeat of one already there is ignored).
+  for (const TxnId& id : replay.one_phase()) {
+    one_phase_memory_.Add(id);
+    dirty_one_phase_.push_back(id);
   }
 
   // 3. In-doubt transactions get their X locks back before anything is served (I3).
@@ -236,7 +250,11 @@ void ParticipantServer::Dispatch(Message msg, ReplyToPtr to) {
         } else if constexpr (std::is_same_v<T, ResolveRequest>) {
           HandleResolve(body, to);
         } else if constexpr (std::is_same_v<T, QueryOutcomeRequest>) {
-          HandleQueryOutcome(body, to);
+          if (body.one_phase) {
+            HandleOnePhaseQuery(body, to);
+          } else {
+            HandleQueryOutcome(body, to);
+          }
         } else {
           Send(to, Reply::Error(ErrorCode::kMalformedRequest,
                                 std::string(MsgTypeName(msg.type())) +
@@ -435,7 +453,8 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
     Reply r;
     auto f = finished_.find(req.txn);
     if (f != finished_.end() && f->second.committed) {
-      r.vote = Vote::kYes;  // a repeat after the commit: harmless
+      // A repeat after the commit: harmless.
+      r.vote = req.one_phase && !f->second.read_only ? Vote::kCommitted : Vote::kYes;
     } else {
       r.vote = Vote::kNo;
       if (f != finished_.end()) r.reason = f->second.reason;  // e.g. DEADLOCK_AVOIDANCE
@@ -494,6 +513,12 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
   }
   t->participants = req.participants;
   TxnId id = t->id;
+  if (req.one_phase) {
+    failpoints_.At(
+        "participant.before_one_phase_logged", [this, id, to] { LogOnePhaseCommit(id, to); },
+        [this, id, to] { FailPointVotesNo(id, to, "participant.before_one_phase_logged"); });
+    return;
+  }
   failpoints_.At(
       "participant.before_prepare_logged", [this, id, to] { LogPrepare(id, to); },
       [this, id, to] { FailPointVotesNo(id, to, "participant.before_prepare_logged"); });
@@ -566,6 +591,72 @@ void ParticipantServer::OnPrepareDurable(const TxnId& id, const Status& s) {
     return;
   }
   failpoints_.At("participant.after_prepare_logged", [this, waiters = std::move(waiters), r] {
+    for (auto& w : waiters) SendVote(w, r);
+  });
+}
+
+void ParticipantServer::LogOnePhaseCommit(const TxnId& id, ReplyToPtr to) {
+  Transaction* t = ActiveAfterHold(id, to);  // rolled back while the fail point held it?
+  if (t == nullptr) return;
+  // The only participant: nobody else has a say, so this one record is the vote, the decision
+  // and the commit. One forced write instead of PREPARE here, DECISION at the coordinator and
+  // COMMIT here again, and one round trip instead of two.
+  wal::OnePhaseCommitRecord rec;
+  rec.txn = id;
+  for (const auto& [k, v] : t->writes) rec.writes.push_back(wal::WriteOp{k, v});
+  Result<Lsn> lsn = log_->Append(wal::kOnePhaseCommit, rec.Encode());
+  if (!lsn.ok()) {
+    AbortTxn(t, AbortReason::kLogFailure, lsn.status().ToString());
+    Reply r;
+    r.vote = Vote::kNo;
+    r.error = "cannot log ONE_PHASE_COMMIT: " + lsn.status().ToString();
+    SendVote(to, r);
+    return;
+  }
+  // From here on nothing aborts it: the record commits it as soon as it is on the disk, which
+  // may happen whatever this process does next. Its locks stay until then, so nobody reads
+  // what a crash could still take back.
+  t->state = TxnState::kPreparing;
+  t->one_phase = true;
+  t->prepare_lsn = *lsn;
+  t->vote_waiters.push_back(std::move(to));
+  waiters_->WhenDurable(*lsn, [this, id](const Status& s) { OnOnePhaseDurable(id, s); });
+}
+
+void ParticipantServer::OnOnePhaseDurable(const TxnId& id, const Status& s) {
+  auto it = txns_.find(id);
+  if (it == txns_.end() || !it->second->one_phase) return;
+  Transaction* t = it->second.get();
+  if (!s.ok()) {
+    // The log failed and this process is about to stop. The record may reach the disk or
+    // not, so neither COMMITTED nor NO is true yet: send nothing. The coordinator's vote
+    // timeout makes it ask again (QUERY_OUTCOME one_phase) once this node is back, and replay
+    // will have decided by then.
+    spdlog::error("cannot make ONE_PHASE_COMMIT of {} durable: {}", id.ToString(), s.ToString());
+    return;
+  }
+  auto waiters = std::move(t->vote_waiters);
+  const Lsn lsn = t->prepare_lsn;
+  for (auto& [k, v] : t->writes) {
+    if (v) {
+      data_[k] = *v;
+    } else {
+      data_.erase(k);
+    }
+    dirty_.push_back(wal::WriteOp{k, std::move(v)});
+  }
+  dirty_lsn_ = std::max(dirty_lsn_, lsn);  // (I5)
+  dirty_one_phase_.push_back(id);
+  one_phase_memory_.Add(id);
+  txns_.erase(it);  // t is gone
+  locks_.ReleaseAll(id);
+  Forget(id, true, AbortReason::kNone);
+  committed_++;
+  one_phase_++;
+  if (dirty_.size() >= kCheckpointBatch) SubmitCheckpoint();
+  Reply r;
+  r.vote = Vote::kCommitted;
+  failpoints_.At("participant.after_one_phase_logged", [this, waiters = std::move(waiters), r] {
     for (auto& w : waiters) SendVote(w, r);
   });
 }
@@ -644,7 +735,7 @@ void ParticipantServer::DecideCommit(const TxnId& id, ReplyToPtr ack_to) {
 void ParticipantServer::DecideAbort(const TxnId& id, ReplyToPtr ack_to, const std::string& why) {
   failpoints_.At("participant.before_abort_logged", [this, id, ack_to, why] {
     auto it = txns_.find(id);
-    if (it != txns_.end() && it->second->state != TxnState::kCommitted) {
+    if (it != txns_.end() && it->second->state != TxnState::kCommitted && !it->second->one_phase) {
       AbortTxn(it->second.get(), AbortReason::kClientAbort, why);
     }
     if (ack_to) Send(ack_to, OkReply());
@@ -737,6 +828,16 @@ void ParticipantServer::HandleDecideAbort(const DecideAbortRequest& req, ReplyTo
     return;
   }
   Transaction* t = it->second.get();
+  if (t->one_phase) {
+    // Committing by one-phase commit: its record is on its way to the disk, and the abort
+    // comes too late. Answer once the record is durable, so "committed" is true when heard.
+    waiters_->WhenDurable(t->prepare_lsn, [this, to, id = req.txn](const Status& s) {
+      Send(to, s.ok() ? Reply::Error(ErrorCode::kTxnAlreadyCommitted,
+                                     id.ToString() + " has committed here (one-phase commit)")
+                      : Reply::Error(ErrorCode::kInternalError, s.ToString()));
+    });
+    return;
+  }
   if (t->state == TxnState::kCommitted) {
     spdlog::error("DECIDE_ABORT for {}, which this participant committed", req.txn.ToString());
     Send(to,
@@ -869,6 +970,7 @@ void ParticipantServer::HandleStatus(const StatusRequest& req, ReplyToPtr to) {
   c.emplace_back("keys", data_.size());
   c.emplace_back("committed", committed_);
   c.emplace_back("read_only", read_only_);
+  c.emplace_back("one_phase_committed", one_phase_);
   AddAbortCounters(aborted_, &st);
   c.emplace_back("wal_durable_lsn", log_->durable_lsn());
   uint64_t held = 0;
@@ -905,8 +1007,9 @@ void ParticipantServer::SubmitCheckpoint() {
   for (const auto& [id, t] : txns_) {
     if (t->prepare_lsn != 0) pin = std::min(pin, t->prepare_lsn);
   }
-  checkpointer_->Submit(std::move(dirty_), dirty_lsn_, pin);
+  checkpointer_->Submit(std::move(dirty_), dirty_lsn_, pin, std::move(dirty_one_phase_));
   dirty_.clear();
+  dirty_one_phase_.clear();
 }
 
 void ParticipantServer::ScheduleCheckpoint() {

@@ -56,6 +56,8 @@
 #include "common/rpc.h"
 #include "participant/checkpointer.h"
 #include "participant/lock_manager.h"
+#include "participant/one_phase_memory.h"
+#include "participant/sqlite_store.h"
 #include "participant/transaction.h"
 #include "wal/durable_waiters.h"
 #include "wal/log.h"
@@ -115,6 +117,10 @@ class ParticipantServer {
   // A heuristic decision forced by an operator (kv2pc resolve --force): logged loudly, made
   // durable, and reported to the coordinator (HEURISTIC_REPORT) until it acknowledges.
   void HandleResolve(const ResolveRequest& req, const ReplyToPtr& to);
+  // QUERY_OUTCOME with one_phase, from a coordinator that lost the vote of a one-phase commit
+  // (or asks about an id of an earlier run of its own): did this participant commit it by
+  // one-phase commit? An ACTIVE transaction is aborted first, so the answer stays true.
+  void HandleOnePhaseQuery(const QueryOutcomeRequest& req, const ReplyToPtr& to);
   // QUERY_OUTCOME from a fellow participant in doubt (cooperative termination): COMMITTED or
   // ABORTED if this participant committed or aborted the transaction (aborting it first if it
   // is still ACTIVE here), PENDING if it is PREPARING or PREPARED here, UNKNOWN if it cannot
@@ -146,6 +152,14 @@ class ParticipantServer {
   // A fail point's `error` on the way to a vote: rolls the transaction back and votes NO.
   void FailPointVotesNo(const TxnId& id, const ReplyToPtr& to, const std::string& point);
   void OnPrepareDurable(const TxnId& id, const Status& s);
+  // One-phase commit (PREPARE with one_phase: this participant is the transaction's only one):
+  // after participant.before_one_phase_logged, one forced ONE_PHASE_COMMIT record with the
+  // writes; `to` hears COMMITTED once it is durable (OnOnePhaseDurable), NO if it cannot be
+  // logged.
+  void LogOnePhaseCommit(const TxnId& id, ReplyToPtr to);
+  // Applies the writes, releases the locks, remembers the id (one_phase_memory_, and SQLite
+  // with the next checkpoint), then participant.after_one_phase_logged and the vote.
+  void OnOnePhaseDurable(const TxnId& id, const Status& s);
   // Every vote leaves through here (participant.before_vote_sent).
   void SendVote(const ReplyToPtr& to, const Reply& vote);
   // The decision COMMIT for a PREPARED transaction (from DECIDE_COMMIT, an outcome answer or a
@@ -238,11 +252,17 @@ class ParticipantServer {
   // Committed writes whose COMMIT is durable, not yet handed to the checkpointer (I5).
   std::vector<wal::WriteOp> dirty_;
   Lsn dirty_lsn_ = 0;
+  // One-phase commits among them: their ids go to SQLite with the same checkpoint.
+  std::vector<TxnId> dirty_one_phase_;
+  // Transactions committed here by one-phase commit: the newest kOnePhaseMemory of them, as
+  // in SQLite (plus those only in the WAL so far), and the horizon of those forgotten.
+  OnePhaseMemory one_phase_memory_{kOnePhaseMemory};
 
   // Since start, for STATUS.
   const EventLoop::Clock::time_point started_at_ = EventLoop::Now();
   uint64_t committed_ = 0;                   // transactions committed here (COMMIT logged)
   uint64_t read_only_ = 0;                   // transactions that voted READ_ONLY
+  uint64_t one_phase_ = 0;                   // of committed_: by one-phase commit
   std::map<AbortReason, uint64_t> aborted_;  // transactions rolled back here, by reason
 };
 

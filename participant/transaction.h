@@ -16,13 +16,20 @@
 //     (none)->ACTIVE            ParticipantServer::ActiveTxnFor
 //     ACTIVE->PREPARING         ParticipantServer::HandlePrepare
 //     PREPARING->PREPARED       ParticipantServer::OnPrepareDurable
+//     ACTIVE->PREPARING (one-phase PREPARE: ONE_PHASE_COMMIT appended)
+//                               ParticipantServer::LogOnePhaseCommit
+//     PREPARING->(committed, forgotten) once that record is durable
+//                               ParticipantServer::OnOnePhaseDurable
 //     PREPARED->COMMITTED       ParticipantServer::CommitPrepared
 //     any->ABORTED              ParticipantServer::AbortTxn
 //
 // Guarantees per state:
 //   ACTIVE     nothing logged; locks held; the participant may abort it unilaterally (idle,
 //              wounded, or asked for its outcome by a fellow participant in doubt).
-//   PREPARING  PREPARE appended, not yet durable; no vote has left (I1).
+//   PREPARING  PREPARE appended, not yet durable; no vote has left (I1). With one_phase (the
+//              transaction's only participant, asked to commit at once): ONE_PHASE_COMMIT
+//              appended; when it is durable the writes are applied and it is gone (committed),
+//              and until then nothing aborts it.
 //   PREPARED   PREPARE durable, YES sent; only the coordinator's decision ends it (heard from
 //              the coordinator or from a fellow participant that knows it): never aborted or
 //              committed unilaterally (I2); its X locks survive restarts (I3).
@@ -61,7 +68,10 @@ struct Transaction {
   // Every participant of the transaction (from PREPARE, kept in the PREPARE record): whom to
   // ask while in doubt and the coordinator is down. Empty if the coordinator did not say.
   std::vector<std::string> participants;
-  Lsn prepare_lsn = 0;
+  Lsn prepare_lsn = 0;  // of its PREPARE (or ONE_PHASE_COMMIT) record
+  // A one-phase PREPARE made it PREPARING: its ONE_PHASE_COMMIT record is on its way to the
+  // disk, and nothing may abort it any more (the record commits it when it lands).
+  bool one_phase = false;
   // An operation parked on a lock, and the timer that bounds its wait.
   ReplyToPtr waiting_op;
   EventLoop::TimerId lock_timer = 0;

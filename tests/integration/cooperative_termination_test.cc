@@ -330,6 +330,7 @@ TEST_F(CooperativeTerminationTest, AParticipantAnswersQueryOutcomeByItsOwnState)
   auto prepared = c2->Begin();
   ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
   ASSERT_TRUE(c2->Put(*prepared, KeyOn(names[1]), "v").ok());
+  ASSERT_TRUE(c2->Put(*prepared, KeyOn(names[2]), "v").ok());  // two: not one-phase
   Status commit;
   std::thread committer([&] { commit = c2->Commit(*prepared); });
   bool is_prepared = WaitUntil(

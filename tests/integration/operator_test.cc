@@ -242,6 +242,7 @@ TEST_F(OperatorTest, ErrorActionsVoteNoAndDropAnswers) {
   auto txn = client->Begin();
   ASSERT_TRUE(txn.ok());
   ASSERT_TRUE(client->Put(*txn, keys_[0], "told-nobody").ok());
+  ASSERT_TRUE(client->Put(*txn, keys_[1], "told-nobody").ok());  // two: not one-phase
   s = client->Commit(*txn);
   EXPECT_EQ(client->last_error_code(), ErrorCode::kOutcomeUnknown) << s.ToString();
   Result<Outcome> outcome = Client::OutcomeOf(cluster_->coordinator(), *txn, 5000);

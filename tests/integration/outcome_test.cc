@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "common/partitioner.h"
 #include "recovery/coordinator_replay.h"
 #include "tests/testutil/cluster_test.h"
 
@@ -179,6 +180,16 @@ TEST_F(OutcomeTest, DecisionsOlderThanTheHistoryAreUnknownNeverAborted) {
            std::filesystem::exists(dir + "/outcome-horizon");
   };
 
+  // Every transaction writes two participants: a single-participant one would commit in one
+  // phase, with no decision record for the history.
+  const HashRing ring(cluster_->participant_names(), cluster_->vnodes());
+  auto partner = [&ring](const std::string& key) {
+    std::string other = key + "-b";
+    for (int i = 0; i < 1000 && ring.OwnerIndex(other) == ring.OwnerIndex(key); i++) {
+      other = key + "-b" + std::to_string(i);
+    }
+    return other;
+  };
   std::mutex mu;
   std::vector<TxnId> committed;  // guarded by mu
   auto run_commits = [&](int threads, int per_thread) {
@@ -192,6 +203,7 @@ TEST_F(OutcomeTest, DecisionsOlderThanTheHistoryAreUnknownNeverAborted) {
           ASSERT_TRUE(txn.ok()) << txn.status().ToString();
           std::string key = "k" + std::to_string(w) + "-" + std::to_string(i % 16);
           ASSERT_TRUE((*c)->Put(*txn, key, "v").ok());
+          ASSERT_TRUE((*c)->Put(*txn, partner(key), "v").ok());
           Status s = (*c)->Commit(*txn);
           ASSERT_TRUE(s.ok()) << s.ToString();
           std::lock_guard<std::mutex> lock(mu);
