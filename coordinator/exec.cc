@@ -166,6 +166,12 @@ void CoordinatorServer::SendPrepare(Txn* t, size_t participant,
                            auto again = txns_.find(id);
                            if (again == txns_.end() || again->second->state != State::kPreparing)
                              return;
+                           // One-phase: no answer is not a refusal. The participant may have
+                           // taken the write and committed with the PREPARE behind it; only
+                           // its vote (or, if that is lost too, its answer to QUERY_OUTCOME)
+                           // can tell. A refusal is safe to act on: the participant rolled
+                           // back before it read the PREPARE, which then votes NO.
+                           if (!r.ok() && again->second->one_phase) return;
                            AbortIfOpFailed(again->second.get(), participant, r);
                          });
     }
