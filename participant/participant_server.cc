@@ -2,6 +2,8 @@
 #include "participant/participant_server.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string_view>
 #include <tuple>
 
 #include "common/codec.h"
@@ -15,6 +17,17 @@ namespace kv2pc::participant {
 namespace {
 constexpr size_t kFinishedMemory = 100000;  // finished txn ids remembered for clear answers
 constexpr size_t kCheckpointBatch = 4096;   // hand dirty writes over at least this often
+
+// False when the environment sets KV2PC_READ_ONLY_VOTE=0 (for before/after measurements only):
+// a participant without writes then votes YES after forcing an empty PREPARE, and takes part
+// in phase 2 like any other, as plain two-phase commit would have it.
+bool ReadOnlyVoteEnabled() {
+  static const bool enabled = [] {
+    const char* v = getenv("KV2PC_READ_ONLY_VOTE");
+    return v == nullptr || std::string_view(v) != "0";
+  }();
+  return enabled;
+}
 // A transaction's writes at one participant must fit one PREPARE record (wal::kMaxPayloadSize),
 // with room for the record's own framing.
 constexpr size_t kMaxTxnWriteBytes = wal::kMaxPayloadSize - 64 * 1024;
@@ -493,7 +506,7 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
     SendVote(to, r);
     return;
   }
-  if (t->writes.empty()) {
+  if (t->writes.empty() && ReadOnlyVoteEnabled()) {
     // Nothing to make durable and nothing to decide: drop out of phase 2.
     TxnId id = t->id;
     failpoints_.At(
