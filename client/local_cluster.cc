@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -24,20 +25,49 @@
 
 namespace kv2pc {
 
-int FreePort() {
+namespace {
+// Binds 127.0.0.1:port (0 = any) and returns the port bound, or -1.
+int TryBind(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   socklen_t len = sizeof(addr);
-  int port = -1;
+  int bound = -1;
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
       getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
+    bound = ntohs(addr.sin_port);
   }
   close(fd);
-  return port;
+  return bound;
+}
+
+// The lowest port the kernel hands out for outgoing connections (32768 by default).
+int EphemeralLow() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0;
+  return in >> low && low > 0 ? low : 32768;
+}
+}  // namespace
+
+int FreePort() {
+  // Below the ephemeral range: a port the kernel picked for us (bind to 0) comes from that
+  // range, where any process's next outgoing connection (a ZeroMQ client's, say) may take it
+  // before our node binds it -- then the node cannot start, or, worse, a client of this
+  // cluster reaches another cluster's node. So try random ports just below the range first.
+  static thread_local std::mt19937 rng(std::random_device{}());
+  const int high = EphemeralLow() - 1;
+  const int low = std::max(1024, high - 12000);
+  if (high > low) {
+    std::uniform_int_distribution<int> pick(low, high);
+    for (int i = 0; i < 100; i++) {
+      int port = TryBind(pick(rng));
+      if (port > 0) return port;
+    }
+  }
+  return TryBind(0);
 }
 
 Result<std::string> ServerBinDir(const std::string& build_hint) {
@@ -138,6 +168,10 @@ Status LocalCluster::StartNode(const std::string& name) {
   const auto& extra = coordinator ? coordinator_args_ : participant_args_;
   args.insert(args.end(), extra.begin(), extra.end());
   std::string log = dir_ + "/" + name + ".log";
+  // What the log holds already (a restart appends): readiness is read from what follows.
+  std::error_code size_ec;
+  const uintmax_t log_start =
+      std::filesystem::exists(log) ? std::filesystem::file_size(log, size_ec) : 0;
   const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return Status::IOError("fork failed");
@@ -166,9 +200,23 @@ Status LocalCluster::StartNode(const std::string& name) {
       pids_.erase(name);
       return Status::Unavailable(name + " exited during start-up; log:\n" + Logs());
     }
-    if (Client::Ping(endpoints_[name], 100).ok()) return Status::OK();
+    // Ready when PING is answered and this run's log says it listens on its endpoint: a
+    // PING answer alone might come from another process that holds the port.
+    if (Client::Ping(endpoints_[name], 100).ok() &&
+        LogSays(log, log_start, "listening on " + endpoints_[name])) {
+      return Status::OK();
+    }
   }
   return Status::TimedOut(name + " did not answer PING within 15 s");
+}
+
+bool LocalCluster::LogSays(const std::string& path, uintmax_t from, const std::string& text) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  in.seekg(static_cast<std::streamoff>(from));
+  std::stringstream rest;
+  rest << in.rdbuf();
+  return rest.str().find(text) != std::string::npos;
 }
 
 void LocalCluster::Kill(const std::string& name) {

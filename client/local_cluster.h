@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -93,6 +94,8 @@ class LocalCluster {
   std::string SanitizerReports() const;
 
  private:
+  // True if the file at `path`, from byte `from` on, contains `text`.
+  static bool LogSays(const std::string& path, uintmax_t from, const std::string& text);
   const std::string bin_dir_;
   const bool keep_dir_;
   std::string dir_;
