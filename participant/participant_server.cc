@@ -528,12 +528,12 @@ void ParticipantServer::HandlePrepare(const PrepareRequest& req, ReplyToPtr to) 
   TxnId id = t->id;
   if (req.one_phase) {
     failpoints_.At(
-        "participant.before_one_phase_logged", [this, id, to] { LogOnePhaseCommit(id, to); },
+        "participant.before_one_phase_logged", [this, id, to] { LogPrepare(id, to, true); },
         [this, id, to] { FailPointVotesNo(id, to, "participant.before_one_phase_logged"); });
     return;
   }
   failpoints_.At(
-      "participant.before_prepare_logged", [this, id, to] { LogPrepare(id, to); },
+      "participant.before_prepare_logged", [this, id, to] { LogPrepare(id, to, false); },
       [this, id, to] { FailPointVotesNo(id, to, "participant.before_prepare_logged"); });
 }
 
@@ -560,27 +560,45 @@ void ParticipantServer::FailPointVotesNo(const TxnId& id, const ReplyToPtr& to,
   SendVote(to, r);
 }
 
-void ParticipantServer::LogPrepare(const TxnId& id, ReplyToPtr to) {
+void ParticipantServer::LogPrepare(const TxnId& id, ReplyToPtr to, bool one_phase) {
   // Rolled back while the fail point held it (wounded, timed out, aborted)?
   Transaction* t = ActiveAfterHold(id, to);
   if (t == nullptr) return;
-  wal::PrepareRecord rec;
-  rec.txn = t->id;
-  for (const auto& [k, v] : t->writes) rec.writes.push_back(wal::WriteOp{k, v});
-  rec.participants = t->participants;  // whom to ask if in doubt (cooperative termination)
-  Result<Lsn> lsn = log_->Append(wal::kPrepare, rec.Encode());
+  std::vector<wal::WriteOp> writes;
+  writes.reserve(t->writes.size());
+  for (const auto& [k, v] : t->writes) writes.push_back(wal::WriteOp{k, v});
+  // One-phase: the only participant, so nobody else has a say, and this one record is the
+  // vote, the decision and the commit -- one forced write instead of PREPARE here, DECISION at
+  // the coordinator and COMMIT here again, and one round trip instead of two.
+  const wal::RecordType type = one_phase ? wal::kOnePhaseCommit : wal::kPrepare;
+  const std::string payload =
+      one_phase ? wal::OnePhaseCommitRecord{id, std::move(writes)}.Encode()
+                // whom to ask if in doubt (cooperative termination)
+                : wal::PrepareRecord{id, std::move(writes), t->participants}.Encode();
+  Result<Lsn> lsn = log_->Append(type, payload);
   if (!lsn.ok()) {
     AbortTxn(t, AbortReason::kLogFailure, lsn.status().ToString());
     Reply r;
     r.vote = Vote::kNo;
-    r.error = "cannot log PREPARE: " + lsn.status().ToString();
+    r.error =
+        "cannot log " + std::string(wal::RecordTypeName(type)) + ": " + lsn.status().ToString();
     SendVote(to, r);
     return;
   }
+  // One-phase: from here on nothing aborts it. The record commits it as soon as it is on the
+  // disk, which may happen whatever this process does next; its locks stay until then, so
+  // nobody reads what a crash could still take back.
   t->state = TxnState::kPreparing;
+  t->one_phase = one_phase;
   t->prepare_lsn = *lsn;
   t->vote_waiters.push_back(std::move(to));
-  waiters_->WhenDurable(*lsn, [this, id](const Status& s) { OnPrepareDurable(id, s); });
+  waiters_->WhenDurable(*lsn, [this, id, one_phase](const Status& s) {
+    if (one_phase) {
+      OnOnePhaseDurable(id, s);
+    } else {
+      OnPrepareDurable(id, s);
+    }
+  });
 }
 
 void ParticipantServer::OnPrepareDurable(const TxnId& id, const Status& s) {
@@ -606,34 +624,6 @@ void ParticipantServer::OnPrepareDurable(const TxnId& id, const Status& s) {
   failpoints_.At("participant.after_prepare_logged", [this, waiters = std::move(waiters), r] {
     for (auto& w : waiters) SendVote(w, r);
   });
-}
-
-void ParticipantServer::LogOnePhaseCommit(const TxnId& id, ReplyToPtr to) {
-  Transaction* t = ActiveAfterHold(id, to);  // rolled back while the fail point held it?
-  if (t == nullptr) return;
-  // The only participant: nobody else has a say, so this one record is the vote, the decision
-  // and the commit. One forced write instead of PREPARE here, DECISION at the coordinator and
-  // COMMIT here again, and one round trip instead of two.
-  wal::OnePhaseCommitRecord rec;
-  rec.txn = id;
-  for (const auto& [k, v] : t->writes) rec.writes.push_back(wal::WriteOp{k, v});
-  Result<Lsn> lsn = log_->Append(wal::kOnePhaseCommit, rec.Encode());
-  if (!lsn.ok()) {
-    AbortTxn(t, AbortReason::kLogFailure, lsn.status().ToString());
-    Reply r;
-    r.vote = Vote::kNo;
-    r.error = "cannot log ONE_PHASE_COMMIT: " + lsn.status().ToString();
-    SendVote(to, r);
-    return;
-  }
-  // From here on nothing aborts it: the record commits it as soon as it is on the disk, which
-  // may happen whatever this process does next. Its locks stay until then, so nobody reads
-  // what a crash could still take back.
-  t->state = TxnState::kPreparing;
-  t->one_phase = true;
-  t->prepare_lsn = *lsn;
-  t->vote_waiters.push_back(std::move(to));
-  waiters_->WhenDurable(*lsn, [this, id](const Status& s) { OnOnePhaseDurable(id, s); });
 }
 
 void ParticipantServer::OnOnePhaseDurable(const TxnId& id, const Status& s) {

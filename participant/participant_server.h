@@ -144,19 +144,17 @@ class ParticipantServer {
   // Runs the requests that waited behind a parked operation of `id`, until one parks again.
   void RunQueued(const TxnId& id);
   // Logs PREPARE for an ACTIVE transaction with writes (after participant.before_prepare_logged)
-  // and answers `to` with the vote once it is durable.
-  void LogPrepare(const TxnId& id, ReplyToPtr to);
+  // and answers `to` with the vote once it is durable. With `one_phase` (a PREPARE with
+  // one_phase: this participant is the transaction's only one; after
+  // participant.before_one_phase_logged) the record is ONE_PHASE_COMMIT, which commits it, and
+  // the vote COMMITTED (OnOnePhaseDurable). NO if the record cannot be appended.
+  void LogPrepare(const TxnId& id, ReplyToPtr to, bool one_phase);
   // After a fail point held the way to a vote: the transaction if it is still ACTIVE, else
   // nullptr after voting NO on `to` (it was rolled back meanwhile: wounded, timed out, aborted).
   Transaction* ActiveAfterHold(const TxnId& id, const ReplyToPtr& to);
   // A fail point's `error` on the way to a vote: rolls the transaction back and votes NO.
   void FailPointVotesNo(const TxnId& id, const ReplyToPtr& to, const std::string& point);
   void OnPrepareDurable(const TxnId& id, const Status& s);
-  // One-phase commit (PREPARE with one_phase: this participant is the transaction's only one):
-  // after participant.before_one_phase_logged, one forced ONE_PHASE_COMMIT record with the
-  // writes; `to` hears COMMITTED once it is durable (OnOnePhaseDurable), NO if it cannot be
-  // logged.
-  void LogOnePhaseCommit(const TxnId& id, ReplyToPtr to);
   // Applies the writes, releases the locks, remembers the id (one_phase_memory_, and SQLite
   // with the next checkpoint), then participant.after_one_phase_logged and the vote.
   void OnOnePhaseDurable(const TxnId& id, const Status& s);

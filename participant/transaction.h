@@ -17,7 +17,7 @@
 //     ACTIVE->PREPARING         ParticipantServer::HandlePrepare
 //     PREPARING->PREPARED       ParticipantServer::OnPrepareDurable
 //     ACTIVE->PREPARING (one-phase PREPARE: ONE_PHASE_COMMIT appended)
-//                               ParticipantServer::LogOnePhaseCommit
+//                               ParticipantServer::LogPrepare (one_phase)
 //     PREPARING->(committed, forgotten) once that record is durable
 //                               ParticipantServer::OnOnePhaseDurable
 //     PREPARED->COMMITTED       ParticipantServer::CommitPrepared
